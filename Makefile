@@ -1,0 +1,58 @@
+# socialpulse — the Makefile contract: setup (idempotent), demo, test. Other tooling depends on these names.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+KAFKA_LIB := pipeline/services/broker/lib/.resolved
+
+.PHONY: setup chromium demo test test-unit test-integration test-faults bench clean-data help
+
+help:
+	@echo "make setup   - create .venv, install socialpulse with dev extras, fetch the Kafka broker jars"
+	@echo "make demo    - setup, then run the demo (embedded Kafka + ClickHouse + worker + sample data)"
+	@echo "make test    - setup, then the whole test suite (unit + integration on real servers)"
+	@echo "make bench   - setup, then the benchmark (writes docs/benchmarks.md)"
+
+setup: $(STAMP) $(KAFKA_LIB) chromium
+
+# Debian's Chromium drives the dashboard's browser test (no browser download: the network has only registries).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian chromium for the browser test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; the browser test will be skipped"; \
+	  else echo "note: chromium not installed (apt-get install chromium); the browser test will be skipped"; fi; }
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+$(KAFKA_LIB): pipeline/services/broker/pom.xml
+	@command -v java >/dev/null || { echo "error: Java 17+ is required for the embedded Kafka broker (apt-get install openjdk-17-jre-headless)"; exit 2; }
+	@command -v mvn >/dev/null || { echo "error: Maven is required to fetch the Kafka broker jars (apt-get install maven)"; exit 2; }
+	mvn -q -B -f pipeline/services/broker/pom.xml dependency:copy-dependencies
+	@touch $(KAFKA_LIB)
+
+demo: setup
+	$(VENV)/bin/socialpulse demo
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
+
+test-integration: setup
+	$(PY) -m pytest -q tests/integration
+
+test-faults: setup
+	$(PY) -m pytest -q -m faults
+
+bench: setup
+	$(VENV)/bin/socialpulse bench
+
+clean-data:
+	rm -rf .socialpulse

@@ -1,0 +1,91 @@
+"""The Faust application: topic declarations and wiring of the agents — no business logic here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import faust
+
+from pipeline import topics
+from pipeline.escalation import EscalationConfig
+from pipeline.kafka_config import faust_broker_config
+from pipeline.settings import Settings
+
+
+def escalation_config(s: Settings) -> EscalationConfig:
+    return EscalationConfig(window_days=s.complaint_window_days, repeat_min=s.repeat_complaint_min,
+                            cooldown_minutes=s.alert_cooldown_minutes, vip_tiers=s.vip_tier_set,
+                            vip_lifetime_value=s.vip_lifetime_value, vip_influence=s.vip_influence,
+                            spike_baseline_hours=s.spike_baseline_hours, spike_sigma=s.spike_sigma,
+                            spike_min_count=s.spike_min_count)
+
+
+def now_iso() -> str:
+    from pipeline.ingest import to_iso
+    return to_iso(datetime.now(timezone.utc))
+
+
+@dataclass
+class Pipeline:
+    """Everything the agents share in one worker: the app, its topics and tables, and the adapters."""
+
+    settings: Settings
+    app: faust.App
+    topics: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+    services: dict[str, Any] = field(default_factory=dict)
+
+    def topic(self, name: str):
+        return self.topics[name]
+
+
+def create_app(s: Settings, *, with_sink: bool = True) -> Pipeline:
+    """Build the Faust app for these settings and register every agent (agents/ modules)."""
+    app = faust.App(
+        s.app_id,
+        **faust_broker_config(s),
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=s.partitions,
+        topic_replication_factor=s.replication_factor,
+        topic_allow_declare=True,
+        topic_disable_leader=True,
+        store="memory://",
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        broker_commit_every=10_000,
+        producer_acks=-1,
+        producer_linger_ms=5,
+        producer_max_batch_size=1 << 20,
+        producer_max_request_size=4 << 20,
+        consumer_max_fetch_size=8 << 20,
+        stream_buffer_maxsize=16384,
+        stream_wait_empty=False,
+        table_standby_replicas=0,
+        web_enabled=True,
+        web_bind=s.worker_host,
+        web_host=s.worker_host,
+        web_port=s.worker_port,
+        web_in_thread=False,
+        datadir=str(s.data_dir / "faust"),
+        autodiscover=False,
+        logging_config=None,
+    )
+    p = Pipeline(settings=s, app=app)
+    # Public and internal topics: created by `socialpulse up` (pipeline.topics); declared here without creation.
+    for name in (topics.RAW, topics.IDENTITIES, topics.BY_CUSTOMER, topics.ENRICHED, topics.ALERTS, topics.ACTIONS,
+                 topics.DEADLETTER, topics.NEGATIVES):
+        p.topics[name] = app.topic(name, partitions=s.partitions, internal=False)
+
+    from agents import detect, identities, ingest, sink, web, webhooks
+
+    ingest.register(p)
+    detect.register(p)
+    identities.register(p)
+    if with_sink:
+        sink.register(p)
+    web.register(p)
+    webhooks.register(p)  # no-op unless SOCIALPULSE_WEBHOOK_URLS is set
+    return p

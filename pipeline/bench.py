@@ -1,0 +1,326 @@
+"""`socialpulse bench`: throughput and latency of the real pipeline against VADER alone, in one run (I/O).
+
+Runs its own embedded Kafka + ClickHouse in a scratch data dir on free ports (user data is never touched),
+measures, and returns one result object; `docs/benchmarks.md` gets the table."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Optional
+
+import msgspec
+
+from pipeline.settings import Settings
+
+
+class Latency(msgspec.Struct):
+    p50: float
+    p99: float
+
+
+class BenchResult(msgspec.Struct):
+    vader_only_per_s: float
+    pipeline_per_s: float
+    ratio: float
+    alert_latency_ms: Latency
+    queryable_latency_ms: Latency
+    worker_peak_rss_mb: float
+    identity_recovery_s: float
+    complaint_scorer_us: float
+    vader_us: float
+    mentions: int
+    identities: int
+    machine: str
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0–100) by linear interpolation; 0.0 for no values."""
+    if not values:
+        return 0.0
+    xs = sorted(values)
+    k = (len(xs) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()}"
+
+
+def vader_only_rate(texts: list[str], min_seconds: float = 3.0) -> tuple[float, float]:
+    """Texts/s of bare `polarity_scores` on one core, and µs per text."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    sia = SentimentIntensityAnalyzer()
+    n, started = 0, time.perf_counter()
+    while True:
+        for t in texts:
+            sia.polarity_scores(t)
+        n += len(texts)
+        elapsed = time.perf_counter() - started
+        if elapsed >= min_seconds:
+            return n / elapsed, elapsed / n * 1e6
+
+
+def complaint_scorer_cost(texts: list[str]) -> float:
+    """µs per mention of the complaint model alone (sentiment precomputed)."""
+    from pipeline.complaints import ComplaintModel
+    from pipeline.sentiment import score_sentiment
+
+    model = ComplaintModel.load_default()
+    pairs = [(t, score_sentiment(t)) for t in texts]
+    started = time.perf_counter()
+    for t, s in pairs:
+        model.score(t, s)
+    return (time.perf_counter() - started) / len(pairs) * 1e6
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _bench_settings(base: Settings, data_dir: Path) -> Settings:
+    from pipeline.services.process import free_port
+
+    return dataclasses.replace(base, data_dir=data_dir, kafka_bootstrap=f"127.0.0.1:{free_port()}",
+                               kafka_controller_port=free_port(), clickhouse_host="127.0.0.1",
+                               clickhouse_port=free_port(), clickhouse_http_port=free_port(),
+                               worker_port=free_port(), kafka_embedded=True, clickhouse_embedded=True,
+                               log_level="warn")
+
+
+def _count(c, brand: Optional[str] = None) -> int:
+    if brand is None:
+        return c.execute("SELECT count() FROM mentions")[0][0]
+    return c.execute("SELECT count() FROM mentions WHERE brand = %(b)s", {"b": brand})[0][0]
+
+
+def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30000, identities: int = 1_000_000,
+              latency_seconds: float = 20.0, rate: float = 1000.0, keep: bool = False) -> BenchResult:
+    """The whole benchmark; see the module docstring."""
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    from pipeline.clickhouse import client
+    from pipeline.codec import decode, encode
+    from pipeline.customers import load_customers
+    from pipeline.identity import author_key
+    from pipeline.ingest import Rejected, decode_mention
+    from pipeline.kafka_config import kafka_python_config
+    from pipeline.records import Alert
+    from pipeline.sample import iter_lines, sample_dir
+    from pipeline.stack import Stack
+    from pipeline.topics import ALERTS, RAW
+
+    scratch = Path(tempfile.mkdtemp(prefix="socialpulse-bench-"))
+    s = _bench_settings(base, scratch)
+    stack = Stack(s)
+    docs = []
+    for line in iter_lines(sample_dir() / "mentions.jsonl.gz"):
+        try:
+            decode_mention(line)  # the sample's deliberate junk is not part of the throughput run
+        except Rejected:
+            continue
+        docs.append(msgspec.json.decode(line))
+    docs = docs[:mentions]
+    texts = [d["text"] for d in docs]
+    echo(f"1/5 VADER alone on {len(texts):,} sample texts …")
+    vader_rate, vader_us = vader_only_rate(texts)
+    scorer_us = complaint_scorer_cost(texts[:5000])
+    try:
+        echo("2/5 starting embedded Kafka + ClickHouse (scratch dir) …")
+        stack.up(lambda _l: None, worker=False)
+        load_customers(s, sample_dir() / "customers.jsonl.gz", progress=False)
+        producer = KafkaProducer(**kafka_python_config(s), acks="all", linger_ms=20, batch_size=1 << 20)
+        for d in docs:
+            producer.send(RAW, key=author_key(d["channel"], d["author"]).encode(), value=encode(dict(d, brand="bench")))
+        producer.flush()
+        valid = len(docs)
+        unique = len({(d["channel"], d["id"]) for d in docs})
+        echo(f"3/5 pipeline at saturation: {valid:,} mentions pre-loaded, starting one worker …")
+        pid = stack.start_worker()
+        started = time.perf_counter()
+        c = client(s)
+        target = unique
+        last, stalled_since = -1, time.perf_counter()
+        while True:
+            n = _count(c)
+            if n >= target:
+                break
+            if n != last:
+                last, stalled_since = n, time.perf_counter()
+            elif time.perf_counter() - stalled_since > 30:
+                target = n  # rows that can never come (invalid inputs): stop waiting
+                break
+            time.sleep(0.05)
+        pipeline_rate = target / (time.perf_counter() - started)
+
+        if latency_seconds <= 0:
+            return BenchResult(vader_only_per_s=round(vader_rate, 1), pipeline_per_s=round(pipeline_rate, 1),
+                               ratio=round(pipeline_rate / vader_rate, 3), alert_latency_ms=Latency(0, 0),
+                               queryable_latency_ms=Latency(0, 0), worker_peak_rss_mb=round(peak_rss_mb(pid), 1),
+                               identity_recovery_s=0.0, complaint_scorer_us=round(scorer_us, 1),
+                               vader_us=round(vader_us, 1), mentions=target, identities=0,
+                               machine=machine_description())
+        echo(f"4/5 latency at a steady {rate:.0f} mentions/s for {latency_seconds:.0f}s …")
+        brand = "lat" + uuid.uuid4().hex[:6]
+        sent_at: dict[str, float] = {}
+        alert_lat: list[float] = []
+        query_lat: list[float] = []
+        stop = threading.Event()
+
+        def watch_alerts() -> None:
+            consumer = KafkaConsumer(**kafka_python_config(s), group_id=None, enable_auto_commit=False)
+            tps = [TopicPartition(ALERTS, p) for p in consumer.partitions_for_topic(ALERTS) or ()]
+            consumer.assign(tps)
+            consumer.seek_to_end(*tps)
+            while not stop.is_set():
+                for records in consumer.poll(timeout_ms=50).values():
+                    now = time.perf_counter()
+                    for r in records:
+                        if brand.encode() in r.value:
+                            a = decode(r.value, Alert)
+                            t0 = sent_at.get(a.mention_id)
+                            if t0 is not None:
+                                alert_lat.append((now - t0) * 1000)
+            consumer.close()
+
+        def watch_rows() -> None:
+            qc = client(s)
+            seen: set[str] = set()
+            while not stop.is_set():
+                rows = qc.execute("SELECT mention_id FROM mentions WHERE brand = %(b)s", {"b": brand})
+                now = time.perf_counter()
+                for (mid,) in rows:
+                    if mid not in seen:
+                        seen.add(mid)
+                        t0 = sent_at.get(mid)
+                        if t0 is not None:
+                            query_lat.append((now - t0) * 1000)
+                time.sleep(0.02)
+            qc.disconnect()
+
+        watchers = [threading.Thread(target=watch_alerts, daemon=True), threading.Thread(target=watch_rows, daemon=True)]
+        for w in watchers:
+            w.start()
+        time.sleep(1.0)
+        lat_producer = KafkaProducer(**kafka_python_config(s), acks=1, linger_ms=0)
+        total = int(rate * latency_seconds)
+        t_start = time.perf_counter()
+        for i in range(total):
+            d = dict(docs[i % len(docs)])
+            d.update(id=f"lat-{i}", brand=brand, created_at=None)
+            d = {k: v for k, v in d.items() if v is not None}
+            mid = f"{d['channel']}:{d['id']}"
+            ahead = t_start + i / rate - time.perf_counter()
+            if ahead > 0:
+                time.sleep(ahead)
+            sent_at[mid] = time.perf_counter()
+            lat_producer.send(RAW, key=author_key(d["channel"], d["author"]).encode(), value=encode(d))
+        lat_producer.flush()
+        time.sleep(3.0)
+        stop.set()
+        for w in watchers:
+            w.join(5)
+        rss = peak_rss_mb(pid)
+
+        echo(f"5/5 identity table recovery for {identities:,} identities …")
+        recovery = identity_recovery(s, identities)
+        c.disconnect()
+    finally:
+        if not keep:
+            stack.down(lambda _l: None)
+    return BenchResult(
+        vader_only_per_s=round(vader_rate, 1), pipeline_per_s=round(pipeline_rate, 1),
+        ratio=round(pipeline_rate / vader_rate, 3),
+        alert_latency_ms=Latency(round(percentile(alert_lat, 50), 1), round(percentile(alert_lat, 99), 1)),
+        queryable_latency_ms=Latency(round(percentile(query_lat, 50), 1), round(percentile(query_lat, 99), 1)),
+        worker_peak_rss_mb=round(rss, 1), identity_recovery_s=round(recovery, 2),
+        complaint_scorer_us=round(scorer_us, 1), vader_us=round(vader_us, 1), mentions=target, identities=identities,
+        machine=machine_description())
+
+
+def identity_recovery(s: Settings, n: int) -> float:
+    """Produce `n` identities, then time a fresh IdentityTable (the worker's code) until it is ready."""
+    import asyncio
+
+    from kafka import KafkaProducer
+
+    from pipeline.codec import encode
+    from pipeline.identity_table import IdentityTable
+    from pipeline.kafka_config import kafka_python_config
+    from pipeline.records import Identity
+    from pipeline.topics import IDENTITIES
+
+    producer = KafkaProducer(**kafka_python_config(s), acks=1, linger_ms=50, batch_size=1 << 20,
+                             buffer_memory=256 << 20, compression_type="lz4" if _has_lz4() else None)
+    template = Identity(key="", customer_id="", tier="standard", lifetime_value=100.0, followers=10, name="x")
+    for i in range(n):
+        key = f"twitter:bench_user_{i}"
+        producer.send(IDENTITIES, key=key.encode(),
+                      value=encode(msgspec.structs.replace(template, key=key, customer_id=f"B{i:07d}")))
+    producer.flush()
+    producer.close()
+
+    async def recover() -> float:
+        table = IdentityTable(s)
+        await table.start()
+        await table.ready.wait()
+        seconds = table.recovery_seconds or 0.0
+        await table.stop()
+        return seconds
+
+    return asyncio.run(recover())
+
+
+def _has_lz4() -> bool:
+    try:
+        import lz4  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def render_table(r: BenchResult) -> str:
+    rows = [
+        ("vader_only_per_s", f"{r.vader_only_per_s:,.0f}", "VADER polarity_scores alone, one process"),
+        ("pipeline_per_s", f"{r.pipeline_per_s:,.0f}", "mentions.raw → rows in ClickHouse, one worker, pre-loaded"),
+        ("ratio", f"{r.ratio:.2f}", "pipeline ÷ VADER alone (target ≥ 0.7)"),
+        ("alert_latency_ms p50 / p99", f"{r.alert_latency_ms.p50:.0f} / {r.alert_latency_ms.p99:.0f}",
+         "produce → alert on alerts.complaints at 1,000/s (target p99 < 500)"),
+        ("queryable_latency_ms p50 / p99", f"{r.queryable_latency_ms.p50:.0f} / {r.queryable_latency_ms.p99:.0f}",
+         "produce → row visible in ClickHouse at 1,000/s (target p99 < 2000)"),
+        ("worker peak RSS", f"{r.worker_peak_rss_mb:,.0f} MB", "VmHWM of the worker process"),
+        ("identity recovery", f"{r.identity_recovery_s:.1f} s", f"{r.identities:,} identities from the compacted topic"),
+        ("complaint scorer", f"{r.complaint_scorer_us:.1f} µs", f"per mention, vs VADER {r.vader_us:.1f} µs"),
+    ]
+    lines = ["| metric | value | what |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines) + f"\n\nMachine: {r.machine}. Mentions: {r.mentions:,} (bundled sample).\n"
+
+
+def append_to_docs(r: BenchResult, path: Path = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md") -> None:
+    """Append one dated result section to docs/benchmarks.md."""
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    with open(path, "a") as fh:
+        fh.write(f"\n### Run of {stamp}\n\n{render_table(r)}")

@@ -1,0 +1,33 @@
+"""Prometheus metrics: observed by the agents and the sink through these few objects, exposed on /metrics."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+STAGE_MESSAGES = Counter("socialpulse_stage_messages_total", "Messages handled per stage and outcome",
+                         ["stage", "outcome"], registry=REGISTRY)
+DEADLETTERS = Counter("socialpulse_deadletters_total", "Inputs sent to mentions.deadletter", ["stage"],
+                      registry=REGISTRY)
+ALERTS = Counter("socialpulse_alerts_total", "Alerts raised by type and severity", ["type", "severity"],
+                 registry=REGISTRY)
+SINK_BATCH_ROWS = Histogram("socialpulse_sink_batch_rows", "Rows per ClickHouse insert", ["table"],
+                            buckets=(1, 10, 100, 500, 1000, 2000, 5000, 10000, 20000), registry=REGISTRY)
+SINK_LATENCY = Histogram("socialpulse_sink_insert_seconds", "ClickHouse insert latency (incl. retries)", ["table"],
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=REGISTRY)
+SINK_ROWS = Counter("socialpulse_sink_rows_total", "Rows inserted into ClickHouse", ["table"], registry=REGISTRY)
+SINK_OUTAGES = Counter("socialpulse_sink_outages_total", "ClickHouse outages seen by the sink", registry=REGISTRY)
+CONSUMER_LAG = Gauge("socialpulse_consumer_lag", "Messages not yet consumed per topic (all partitions)", ["topic"],
+                     registry=REGISTRY)
+IDENTITIES = Gauge("socialpulse_identities", "Identities held in the worker's identity table", registry=REGISTRY)
+WEBHOOK_DELIVERIES = Counter("socialpulse_webhook_deliveries_total", "Webhook deliveries by outcome", ["outcome"],
+                             registry=REGISTRY)
+DASHBOARD_CLIENTS = Gauge("socialpulse_dashboard_clients", "Pages connected to the dashboard's live stream",
+                          registry=REGISTRY)
+DASHBOARD_ACTIONS = Counter("socialpulse_dashboard_actions_total", "Alert actions sent from the dashboard", ["action"],
+                            registry=REGISTRY)
+
+
+def exposition() -> bytes:
+    """The Prometheus text format of every metric above."""
+    return generate_latest(REGISTRY)

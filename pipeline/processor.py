@@ -1,0 +1,64 @@
+"""The per-mention transformation of the first stage: raw bytes → EnrichedMention or DeadLetter (pure).
+
+Scoring (VADER + complaint model) and identity resolution happen here, before the re-key by customer id;
+history, alerts and dedupe happen in the detect stage (`pipeline.escalation`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
+
+from pipeline.complaints import ComplaintModel
+from pipeline.identity import resolve_author
+from pipeline.ingest import Rejected, dead_letter, decode_mention, iso_from_ms
+from pipeline.records import ComplaintInfo, DeadLetter, EnrichedMention, Identity
+from pipeline.sentiment import prepare_text, score_prepared
+
+Lookup = Callable[[str], Optional[Identity]]
+
+#: Channels whose messages are addressed to the brand by construction (no @handle needed to say so).
+ADDRESSED_CHANNELS = frozenset({"email", "support", "reviews"})
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A Kafka message as the first stage sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: Optional[bytes]
+    value: Optional[bytes]
+
+
+class MentionProcessor:
+    """Validates, normalises, scores and resolves mentions. One per worker process (holds the loaded model)."""
+
+    def __init__(self, model: ComplaintModel, *, score_cap: int = 1000, threshold: Optional[float] = None):
+        self.model = model
+        self.score_cap = score_cap
+        self.threshold = threshold
+
+    def process(self, msg: RawMessage, lookup: Lookup, now_iso: str) -> Union[EnrichedMention, DeadLetter]:
+        """One message in, one EnrichedMention (to re-key by customer) or one DeadLetter out; never raises."""
+        try:
+            m = decode_mention(msg.value)
+        except Rejected as exc:
+            return dead_letter(exc.reason, "ingest", msg.topic, msg.partition, msg.offset, msg.key, msg.value, now_iso)
+        try:
+            sentiment = score_prepared(prepare_text(m.text, self.score_cap))
+            complaint = self.model.score(m.text[: self.score_cap * 2], sentiment, self.threshold,
+                                         addressed=m.channel in ADDRESSED_CHANNELS)
+            who = resolve_author(m, lookup)
+        except Exception as exc:  # noqa: BLE001 - a bug on one input must not stop the partition
+            return dead_letter(f"processing failed: {type(exc).__name__}: {exc}", "score", msg.topic, msg.partition,
+                               msg.offset, msg.key, msg.value, now_iso)
+        return EnrichedMention(
+            mention_id=f"{m.channel}:{m.id}", id=m.id, channel=m.channel, author=m.author, text=m.text,
+            created_at=m.created_at or iso_from_ms(msg.timestamp_ms), sentiment=sentiment,
+            customer_id=who.customer_id, is_prospect=who.is_prospect, customer=who.context,
+            complaint=ComplaintInfo(is_complaint=complaint.is_complaint, score=complaint.score,
+                                    cues=list(complaint.cues)),
+            processed_at=now_iso, brand=m.brand, url=m.url, lang=m.lang, author_name=m.author_name,
+            author_followers=m.author_followers, author_email=m.author_email, in_reply_to=m.in_reply_to,
+            metadata=m.metadata)
