@@ -7,7 +7,9 @@ from pipeline.codec import decoder
 from pipeline.identity import prospect_id
 from pipeline.records import Identity
 
-from agents.detect import KIND_HEADER, LINK
+from pipeline.batching import KIND_HEADER
+
+from agents.detect import LINK
 
 
 def register(p: Pipeline) -> None:

@@ -60,6 +60,8 @@ def prepare_text(text: str, cap: int = DEFAULT_SCORE_CAP) -> str:
 def _cap_emoji_expansion(text: str, budget: int) -> str:
     """VADER replaces every emoji by its description (up to ~40 characters, 6 words) before scoring, and its cost
     is quadratic in words: 1,000 emoji took 2 s. Cut so the text as VADER expands it stays within `budget`."""
+    if len(text) <= budget and text.isascii():
+        return text  # no emoji (the common case): nothing expands
     emojis = analyzer().emojis
     size = 0
     for i, ch in enumerate(text):
