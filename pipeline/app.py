@@ -40,8 +40,29 @@ class Pipeline:
         return self.topics[name]
 
 
+def _short_fetch_wait(max_wait_ms: int) -> None:
+    """faust-streaming hard-codes `fetch_max_wait_ms=1500` for its aiokafka consumer; cap it so a fetch that
+    found too little data returns quickly (the latency of every hop inside the worker depends on it)."""
+    import aiokafka
+    from faust.transport.drivers import aiokafka as driver
+
+    if getattr(driver.aiokafka, "_socialpulse_patched", False):
+        return
+    original = aiokafka.AIOKafkaConsumer
+
+    class Consumer(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):
+            if kwargs.get("fetch_max_wait_ms", 0) > max_wait_ms:
+                kwargs["fetch_max_wait_ms"] = max_wait_ms
+            super().__init__(*args, **kwargs)
+
+    driver.aiokafka = type(aiokafka)("aiokafka_for_faust")
+    driver.aiokafka.__dict__.update(aiokafka.__dict__, AIOKafkaConsumer=Consumer, _socialpulse_patched=True)
+
+
 def create_app(s: Settings, *, with_sink: bool = True) -> Pipeline:
     """Build the Faust app for these settings and register every agent (agents/ modules)."""
+    _short_fetch_wait(100)
     app = faust.App(
         s.app_id,
         **faust_broker_config(s),

@@ -246,9 +246,11 @@ def demo(s: Settings, progress: bool) -> None:
 @click.option("--mentions", type=int, default=30000, show_default=True, help="Mentions for the throughput run.")
 @click.option("--identities", type=int, default=1_000_000, show_default=True, help="Identities for recovery.")
 @click.option("--latency-seconds", type=float, default=20.0, show_default=True, help="Length of the 1,000/s run.")
+@click.option("--warmup-seconds", type=float, default=15.0, show_default=True,
+              help="Unrecorded 1,000/s traffic before the latency run.")
 @click.option("--write-docs/--no-write-docs", default=False, help="Append the result to docs/benchmarks.md.")
 def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_seconds: float,
-          write_docs: bool) -> None:
+          warmup_seconds: float, write_docs: bool) -> None:
     """Measure pipeline throughput vs VADER alone, alert/queryable latency, RSS and identity recovery.
 
     Runs on its own scratch embedded Kafka + ClickHouse (free ports), so your data is never touched."""
@@ -256,7 +258,10 @@ def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_se
     from pipeline.codec import encode
 
     echo = (lambda line: click.echo(line, err=True))
-    result = run_bench(s, echo, mentions=mentions, identities=identities, latency_seconds=latency_seconds)
+    if min(mentions, identities, latency_seconds, warmup_seconds) < 0:
+        raise click.BadParameter("counts and durations must not be negative")
+    result = run_bench(s, echo, mentions=mentions, identities=identities, latency_seconds=latency_seconds,
+                       warmup_seconds=warmup_seconds)
     if write_docs:
         from pipeline.bench import append_to_docs
         append_to_docs(result)
