@@ -62,7 +62,7 @@ def _short_fetch_wait(max_wait_ms: int) -> None:
 
 def create_app(s: Settings, *, with_sink: bool = True) -> Pipeline:
     """Build the Faust app for these settings and register every agent (agents/ modules)."""
-    _short_fetch_wait(100)
+    _short_fetch_wait(25)
     app = faust.App(
         s.app_id,
         **faust_broker_config(s),

@@ -67,7 +67,7 @@ class Settings:
     worker_host: str = field(default="127.0.0.1", metadata=_doc("Bind address of the worker's web/metrics server."))
     worker_port: int = field(default=6066, metadata=_doc("Worker web port (/metrics). Each worker on a host needs its own."))
     sink_batch_size: int = field(default=5000, metadata=_doc("Rows per ClickHouse insert (upper bound)."))
-    sink_flush_interval: float = field(default=1.0, metadata=_doc("Seconds before a partial batch is inserted."))
+    sink_flush_interval: float = field(default=0.5, metadata=_doc("Seconds before a partial batch is inserted."))
     sink_retry_max_backoff: float = field(default=30.0, metadata=_doc(
         "Upper bound (s) of the backoff between insert retries while ClickHouse is unreachable."))
     score_text_cap: int = field(default=1000, metadata=_doc(
