@@ -24,6 +24,16 @@ class Latency(msgspec.Struct):
     p99: float
 
 
+class ScaleOut(msgspec.Struct):
+    """Two workers in one consumer group on the same pre-loaded topic: combined rate and each one's share."""
+
+    workers: int
+    partitions: int
+    per_s: float
+    speedup: float  # per_s ÷ pipeline_per_s (one worker)
+    split: list[int]  # mentions scored by each worker (its ingest counter)
+
+
 class BenchResult(msgspec.Struct):
     vader_only_per_s: float
     pipeline_per_s: float
@@ -37,6 +47,7 @@ class BenchResult(msgspec.Struct):
     mentions: int
     identities: int
     machine: str
+    scale_out: Optional[ScaleOut] = None
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -118,7 +129,7 @@ def _count(c, brand: Optional[str] = None) -> int:
 
 def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30000, identities: int = 1_000_000,
               latency_seconds: float = 20.0, rate: float = 1000.0, warmup_seconds: float = 15.0,
-              keep: bool = False) -> BenchResult:
+              scale_workers: int = 2, keep: bool = False) -> BenchResult:
     """The whole benchmark; see the module docstring."""
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -145,11 +156,11 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
         docs.append(msgspec.json.decode(line))
     docs = docs[:mentions]
     texts = [d["text"] for d in docs]
-    echo(f"1/5 VADER alone on {len(texts):,} sample texts …")
+    echo(f"1/6 VADER alone on {len(texts):,} sample texts …")
     vader_rate, vader_us = vader_only_rate(texts)
     scorer_us = complaint_scorer_cost(texts[:5000])
     try:
-        echo("2/5 starting embedded Kafka + ClickHouse (scratch dir) …")
+        echo("2/6 starting embedded Kafka + ClickHouse (scratch dir) …")
         stack.up(lambda _l: None, worker=False)
         load_customers(s, sample_dir() / "customers.jsonl.gz", progress=False)
         producer = KafkaProducer(**kafka_python_config(s), acks="all", linger_ms=20, batch_size=1 << 20)
@@ -158,29 +169,10 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
         producer.flush()
         valid = len(docs)
         unique = len({(d["channel"], d["id"]) for d in docs})
-        echo(f"3/5 pipeline at saturation: {valid:,} mentions pre-loaded, starting one worker …")
+        echo(f"3/6 pipeline at saturation: {valid:,} mentions pre-loaded, starting one worker …")
         pid = stack.start_worker()
         c = client(s)
-        target = unique
-        # Saturation throughput: timed from the first committed row (the worker's start-up — group join, table
-        # recovery — is not throughput), counting only the rows that arrived after it.
-        first_n, first_t = 0, 0.0
-        last, stalled_since = -1, time.perf_counter()
-        while True:
-            n = _count(c)
-            now = time.perf_counter()
-            if n and not first_t:
-                first_n, first_t = n, now
-            if n >= target:
-                break
-            if n != last:
-                last, stalled_since = n, now
-            elif now - stalled_since > 30:
-                target = n  # rows that can never come (invalid inputs): stop waiting
-                break
-            time.sleep(0.05)
-        pipeline_rate = (target - first_n) / max(time.perf_counter() - first_t, 1e-6)
-
+        target, pipeline_rate = wait_rows(c, unique)
         if latency_seconds <= 0:
             return BenchResult(vader_only_per_s=round(vader_rate, 1), pipeline_per_s=round(pipeline_rate, 1),
                                ratio=round(pipeline_rate / vader_rate, 3), alert_latency_ms=Latency(0, 0),
@@ -188,7 +180,7 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
                                identity_recovery_s=0.0, complaint_scorer_us=round(scorer_us, 1),
                                vader_us=round(vader_us, 1), mentions=target, identities=0,
                                machine=machine_description())
-        echo(f"4/5 latency at a steady {rate:.0f} mentions/s for {latency_seconds:.0f}s (after {warmup_seconds:.0f}s of "
+        echo(f"4/6 latency at a steady {rate:.0f} mentions/s for {latency_seconds:.0f}s (after {warmup_seconds:.0f}s of "
              "warm-up) …")
         brand = "lat" + uuid.uuid4().hex[:6]
         sent_at: dict[str, float] = {}
@@ -271,7 +263,11 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
             w.join(5)
         rss = peak_rss_mb(pid)
 
-        echo(f"5/5 identity table recovery for {identities:,} identities …")
+        scale = None
+        if scale_workers > 1:
+            echo(f"5/6 scale-out: {scale_workers} workers, {s.partitions} partitions, {len(docs):,} mentions …")
+            scale = scale_out(s, docs, scale_workers, pipeline_rate, c)
+        echo(f"6/6 identity table recovery for {identities:,} identities …")
         recovery = identity_recovery(s, identities)
         c.disconnect()
     finally:
@@ -284,7 +280,48 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
         queryable_latency_ms=Latency(round(percentile(query_lat, 50), 1), round(percentile(query_lat, 99), 1)),
         worker_peak_rss_mb=round(rss, 1), identity_recovery_s=round(recovery, 2),
         complaint_scorer_us=round(scorer_us, 1), vader_us=round(vader_us, 1), mentions=target, identities=identities,
-        machine=machine_description())
+        machine=machine_description(), scale_out=scale)
+
+
+def scale_out(s: Settings, docs: list[dict], workers: int, one_worker_rate: float, c) -> ScaleOut:
+    """Start `workers - 1` more workers (own ports and state dirs, same group), wait until every one holds
+    partitions, pre-load the documents again under new ids and time them into ClickHouse; each worker's share
+    is the growth of its ingest counter."""
+    from kafka import KafkaProducer
+
+    from pipeline.codec import encode
+    from pipeline.identity import author_key
+    from pipeline.kafka_config import kafka_python_config
+    from pipeline.services.process import free_port
+    from pipeline.stack import Stack
+    from pipeline.topics import RAW
+
+    extra = [Stack(dataclasses.replace(s, worker_port=free_port(), data_dir=Path(s.data_dir) / f"worker-{i}"))
+             for i in range(2, workers + 1)]
+    try:
+        for st in extra:
+            st.start_worker()
+        deadline = time.monotonic() + 90
+        while group_members(s) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {workers} workers did not all get partitions within 90 s")
+            time.sleep(0.5)
+        ports = [s.worker_port] + [st.s.worker_port for st in extra]
+        before = [ingest_count(s.worker_host, port) for port in ports]
+        brand = "scale" + uuid.uuid4().hex[:6]
+        producer = KafkaProducer(**kafka_python_config(s), acks="all", linger_ms=20, batch_size=1 << 20)
+        for d in docs:
+            d = dict(d, brand=brand, id="scale-" + str(d["id"]))
+            producer.send(RAW, key=author_key(d["channel"], d["author"]).encode(), value=encode(d))
+        producer.flush()
+        producer.close()
+        _, rate = wait_rows(c, len({(d["channel"], d["id"]) for d in docs}), brand)
+        split = [ingest_count(s.worker_host, port) - b for port, b in zip(ports, before)]
+    finally:
+        for st in extra:
+            st.worker.terminate(30)
+    return ScaleOut(workers=workers, partitions=s.partitions, per_s=round(rate, 1),
+                    speedup=round(rate / one_worker_rate, 2) if one_worker_rate else 0.0, split=split)
 
 
 def identity_recovery(s: Settings, n: int) -> float:
@@ -320,6 +357,54 @@ def identity_recovery(s: Settings, n: int) -> float:
     return asyncio.run(recover())
 
 
+def ingest_count(host: str, port: int) -> int:
+    """Mentions a worker's ingest stage scored so far, from its Prometheus endpoint."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("socialpulse_stage_messages_total{") and 'stage="ingest"' in line and 'outcome="ok"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return int(total)
+
+
+def wait_rows(c, target: int, brand: Optional[str] = None, stall_seconds: float = 30.0) -> tuple[int, float]:
+    """Wait until `target` rows (of `brand`) are in ClickHouse; return (rows, rate) timed from the first row seen
+    (start-up and rebalances are not throughput). Stops early when nothing new arrived for `stall_seconds`."""
+    first_n, first_t = 0, 0.0
+    last, stalled_since = -1, time.perf_counter()
+    while True:
+        n = _count(c, brand)
+        now = time.perf_counter()
+        if n and not first_t:
+            first_n, first_t = n, now
+        if n >= target:
+            break
+        if n != last:
+            last, stalled_since = n, now
+        elif now - stalled_since > stall_seconds:
+            target = n  # rows that can never come (invalid inputs): stop waiting
+            break
+        time.sleep(0.05)
+    return target, (target - first_n) / max(time.perf_counter() - first_t, 1e-6)
+
+
+def group_members(s: Settings) -> int:
+    """Members of the worker's consumer group that hold partitions."""
+    from kafka.admin import KafkaAdminClient
+
+    from pipeline.kafka_config import kafka_python_config
+
+    admin = KafkaAdminClient(**kafka_python_config(s))
+    try:
+        (group,) = admin.describe_consumer_groups([s.app_id])
+        return sum(1 for m in group.members if m.member_assignment and m.member_assignment.assignment)
+    finally:
+        admin.close()
+
+
 def _has_lz4() -> bool:
     try:
         import lz4  # noqa: F401
@@ -341,6 +426,11 @@ def render_table(r: BenchResult) -> str:
         ("identity recovery", f"{r.identity_recovery_s:.1f} s", f"{r.identities:,} identities from the compacted topic"),
         ("complaint scorer", f"{r.complaint_scorer_us:.1f} µs", f"per mention, vs VADER {r.vader_us:.1f} µs"),
     ]
+    if r.scale_out is not None:
+        so = r.scale_out
+        rows.append((f"scale-out, {so.workers} workers", f"{so.per_s:,.0f}/s ({so.speedup:.2f}×)",
+                     f"{so.partitions} partitions, one consumer group; mentions scored per worker: "
+                     + " / ".join(f"{n:,}" for n in so.split)))
     lines = ["| metric | value | what |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(lines) + f"\n\nMachine: {r.machine}. Mentions: {r.mentions:,} (bundled sample).\n"
