@@ -372,9 +372,11 @@ def ingest_count(host: str, port: int) -> int:
 
 def wait_rows(c, target: int, brand: Optional[str] = None, stall_seconds: float = 30.0) -> tuple[int, float]:
     """Wait until `target` rows (of `brand`) are in ClickHouse; return (rows, rate) timed from the first row seen
-    (start-up and rebalances are not throughput). Stops early when nothing new arrived for `stall_seconds`."""
+    (start-up and rebalances are not throughput; a run so small that every row came in the first insert is timed
+    from the call). Stops early when nothing new arrived for `stall_seconds`."""
+    called = time.perf_counter()
     first_n, first_t = 0, 0.0
-    last, stalled_since = -1, time.perf_counter()
+    last, stalled_since = -1, called
     while True:
         n = _count(c, brand)
         now = time.perf_counter()
@@ -388,7 +390,10 @@ def wait_rows(c, target: int, brand: Optional[str] = None, stall_seconds: float 
             target = n  # rows that can never come (invalid inputs): stop waiting
             break
         time.sleep(0.05)
-    return target, (target - first_n) / max(time.perf_counter() - first_t, 1e-6)
+    end = time.perf_counter()
+    if target > first_n:
+        return target, (target - first_n) / max(end - first_t, 1e-6)
+    return target, target / max(end - called, 1e-6)  # everything came in one insert: time the whole wait
 
 
 def group_members(s: Settings) -> int:
