@@ -12,7 +12,7 @@ from pipeline.codec import decode, decoder, encode
 from pipeline.files import count_rows, iter_rows
 from pipeline.identity import identities_of
 from pipeline.ingest import to_iso
-from pipeline.kafka_config import kafka_python_config
+from pipeline.kafka_config import bulk_producer, kafka_python_config
 from pipeline.progress import progress_bar
 from pipeline.records import Customer, Identity
 from pipeline.reporting import FileSummary
@@ -42,15 +42,10 @@ def customer_from_csv(row: dict) -> Customer:
 
 def load_customers(s: Settings, path: Path, *, progress: bool = True, producer=None) -> FileSummary:
     """Publish one `customers.identities` message per handle/e-mail of every valid customer in `path`."""
-    from kafka import KafkaProducer
-
     summary = FileSummary(f"customers {path.name}", extra={"customers": 0})
-    own = producer is None
-    if own:
-        producer = KafkaProducer(**kafka_python_config(s), acks="all", linger_ms=20, batch_size=512 << 10)
-    started = time.monotonic()
-    stamp = to_iso(datetime.now(timezone.utc))
-    try:
+    with bulk_producer(s, producer) as producer:
+        started = time.monotonic()
+        stamp = to_iso(datetime.now(timezone.utc))
         with progress_bar(f"customers {path.name}", count_rows(path) if progress else None, progress) as bar:
             for line_no, row in iter_rows(path):
                 bar.advance()
@@ -67,10 +62,6 @@ def load_customers(s: Settings, path: Path, *, progress: bool = True, producer=N
                     producer.send(IDENTITIES, key=key.encode(), value=encode(ident))
                     summary.sent += 1
                 summary.extra["customers"] += 1
-        producer.flush()
-    finally:
-        if own:
-            producer.close()
     summary.seconds = time.monotonic() - started
     return summary
 

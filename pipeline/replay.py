@@ -9,7 +9,7 @@ import msgspec
 from pipeline.codec import decode, encode
 from pipeline.files import count_rows, iter_rows
 from pipeline.identity import author_key
-from pipeline.kafka_config import kafka_python_config
+from pipeline.kafka_config import bulk_producer
 from pipeline.progress import progress_bar
 from pipeline.records import RawMention
 from pipeline.reporting import FileSummary
@@ -44,18 +44,12 @@ def message_key(value: bytes) -> tuple[bytes | None, str | None]:
 def replay_file(s: Settings, path: Path, *, rate: float = 0.0, limit: int = 0, progress: bool = True,
                 producer=None) -> FileSummary:
     """Send every non-blank line of `path`; invalid ones are reported (line number + reason) and sent too."""
-    from kafka import KafkaProducer
-
     summary = FileSummary(f"replay {path.name}")
-    own = producer is None
-    if own:
-        producer = KafkaProducer(**kafka_python_config(s), acks="all", linger_ms=20, batch_size=512 << 10,
-                                 compression_type=None, max_request_size=4 << 20, retries=10)
-    total = count_rows(path) if progress else None
-    if total is not None and limit:
-        total = min(total, limit)
-    started = time.monotonic()
-    try:
+    with bulk_producer(s, producer, compression_type=None, max_request_size=4 << 20, retries=10) as producer:
+        total = count_rows(path) if progress else None
+        if total is not None and limit:
+            total = min(total, limit)
+        started = time.monotonic()
         with progress_bar(f"replay {path.name}", total, progress) as bar:
             for i, (line_no, row) in enumerate(iter_rows(path), 1):
                 if limit and i > limit:
@@ -71,9 +65,5 @@ def replay_file(s: Settings, path: Path, *, rate: float = 0.0, limit: int = 0, p
                     ahead = started + i / rate - time.monotonic()
                     if ahead > 0:
                         time.sleep(ahead)
-        producer.flush()
-    finally:
-        if own:
-            producer.close()
     summary.seconds = time.monotonic() - started
     return summary

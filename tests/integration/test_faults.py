@@ -128,7 +128,7 @@ def test_worker_sigkill_mid_replay_loses_and_duplicates_nothing(running_stack, s
     time.sleep(1)
     running_stack.start_worker()
     producer.join(300)
-    recover = wait_rows(s, brand, n, timeout=400)
+    wait_rows(s, brand, n, timeout=400)
     final, unique, dup_alerts = counts(s, brand)
     print(f"\n[fault] SIGKILL worker at {at_kill}/{n} rows; restarted; all {unique} rows after "
           f"{time.monotonic() - killed_at:.1f}s (count FINAL={final}, uniqExact={unique}, duplicate alerts={dup_alerts})")
@@ -147,7 +147,6 @@ def test_clickhouse_down_30s_mid_replay(running_stack, s):
     assert running_stack.clickhouse.stop()
     time.sleep(30)
     running_stack.clickhouse.start()
-    back = time.monotonic()
     producer.join(300)
     recover = wait_rows(s, brand, n, timeout=300)
     final, unique, _ = counts(s, brand)
@@ -170,7 +169,7 @@ def test_kafka_broker_restart_mid_replay(running_stack, s):
     running_stack.kafka.start(timeout=120)
     back = time.monotonic()
     produce_in_background(s, second).join(300)
-    recover = wait_rows(s, brand, n, timeout=300)
+    wait_rows(s, brand, n, timeout=300)
     final, unique, _ = counts(s, brand)
     print(f"\n[fault] Kafka broker restarted mid-replay; all {unique}/{n} rows {time.monotonic() - back:.1f}s after")
     assert final == unique == n

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from pipeline import topics
-from pipeline.codec import encode
 from pipeline.identity import author_key
 
 from .conftest import consume_matching, produce, wait_for_rows
