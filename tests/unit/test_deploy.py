@@ -87,6 +87,9 @@ def variables(text: str) -> set[str]:
 def compose_client() -> Optional[list[str]]:
     """argv prefix of a Compose v2 client, or None when this machine has none."""
     candidates = []
+    built = ROOT / ".tools" / "docker-compose"  # `make compose` builds it where the machine has none
+    if built.is_file():
+        candidates.append([str(built)])
     if shutil.which("docker"):
         candidates.append(["docker", "compose"])
     if shutil.which("docker-compose"):
