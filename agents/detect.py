@@ -1,12 +1,9 @@
 """Stage 2 (on `mentions.by_customer`): dedupe, per-customer complaint history, alert rules; emits
-`mentions.enriched` and `alerts.complaints`. Per-event iteration because it updates a table (see NOTES); each
-event is a micro-batch of mentions whose keys all hash to the event's partition (pipeline.batching), or a
-link/merge control message."""
+`mentions.enriched` and `alerts.complaints`. Per-event iteration because it updates a table (see NOTES)."""
 from __future__ import annotations
 
 from pipeline import metrics, topics
 from pipeline.app import Pipeline, escalation_config, now_iso
-from pipeline.batching import BATCH, KIND_HEADER, chunk_by_size, decode_batch, encode_batch, group_by_partition
 from pipeline.codec import decoder, encode
 from pipeline.escalation import BrandSpikeState, CustomerHistory, is_duplicate, merge_histories, observe, \
     observe_negative, spike_alert
@@ -15,6 +12,7 @@ from pipeline.records import EnrichedMention
 
 LINK = b"link"
 MERGE = b"merge"
+KIND_HEADER = "sp-kind"
 
 
 def register(p: Pipeline) -> None:
@@ -35,51 +33,25 @@ def register(p: Pipeline) -> None:
 
     deadletter = p.topic(topics.DEADLETTER)
 
-    async def reject(event, stage: str, exc: Exception, doc: bytes | None = None) -> None:
-        """A record this stage cannot handle (a bug or a foreign producer): dead-letter it (the one document of a
-        batch when `doc` is given, else the whole message), keep going."""
+    async def reject(event, stage: str, exc: Exception) -> None:
+        """A record this stage cannot handle (a bug or a foreign producer): dead-letter it, keep going."""
         msg = event.message
         metrics.DEADLETTERS.labels(stage).inc()
         letter = dead_letter(f"{type(exc).__name__}: {exc}", stage, msg.topic, msg.partition, msg.offset, msg.key,
-                             msg.value if doc is None else doc, now_iso())
+                             msg.value, now_iso())
         await deadletter.send(key=msg.key, value=encode(letter))
-
-    async def send_negatives(found: list[tuple[bytes, bytes]]) -> None:
-        """Negative mentions to the spike detector, batched per brand partition like the hop into this stage."""
-        for partition, docs in group_by_partition(found, s.partitions).items():
-            for chunk in chunk_by_size(docs):
-                await negatives.send(key=b"batch", value=encode_batch(chunk), partition=partition,
-                                     headers={KIND_HEADER: BATCH})
 
     @p.app.agent(by_customer, name="detect")
     async def detect(stream):
         async for event in stream.events():
-            kind = dict(event.headers or {}).get(KIND_HEADER)
-            found: list[tuple[bytes, bytes]] = []
-            now = now_iso()
-            if kind == BATCH:
-                # One message per partition and batch (pipeline.batching): its partition is every key's partition,
-                # so the table updates below go to the right changelog partition.
-                try:
-                    docs = decode_batch(event.value)
-                except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
-                    await reject(event, "detect", exc)
-                    continue
-                for doc in docs:
-                    try:
-                        await handle_mention(doc, found, now)
-                    except Exception as exc:  # noqa: BLE001
-                        await reject(event, "detect", exc, doc)
-            else:
-                try:
-                    await handle_control(event, kind, found, now)
-                except Exception as exc:  # noqa: BLE001
-                    await reject(event, "detect", exc)
-            if found:
-                await send_negatives(found)
+            try:
+                await handle(event)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
+                await reject(event, "detect", exc)
 
-    async def handle_control(event, kind, found: list[tuple[bytes, bytes]], now: str) -> None:
+    async def handle(event) -> None:
         key: bytes = event.key
+        kind = dict(event.headers or {}).get(KIND_HEADER)
         if kind == LINK:
             # A prospect's handle joined a customer: move its history to the customer (not lost).
             old = history.get(key)
@@ -94,47 +66,39 @@ def register(p: Pipeline) -> None:
                 merge_histories(dec_history.decode(current), dec_history.decode(event.value))
             history[key] = encode(merged)
             return
-        await handle_mention(event.value, found, now)  # a single mention (older producers, tools)
-
-    async def handle_mention(doc: bytes, found: list[tuple[bytes, bytes]], now: str) -> None:
-        m = dec_mention.decode(doc)
-        key = m.customer_id.encode()
+        m = dec_mention.decode(event.value)
         raw = history.get(key)
         h = CustomerHistory() if raw is None else dec_history.decode(raw)
         if is_duplicate(h, m.mention_id):
             # Re-emit the row (the sink is idempotent) in case the first emit was lost in a crash; never
             # re-alert: the history already counts this mention.
             dup.inc()
-            await enriched.send(key=key, value=doc)
+            await enriched.send(key=key, value=event.value)
             return
         ts = parse_timestamp(m.created_at).timestamp()
-        h, alert = observe(h, m, ts, now, cfg)
+        h, alert = observe(h, m, ts, now_iso(), cfg)
         ok.inc()
         # Outputs first, then the table update: its changelog never gets ahead of what was emitted.
-        await enriched.send(key=key, value=doc)
+        await enriched.send(key=key, value=event.value)
         if alert is not None:
             await raise_alert(key, alert)
         history[key] = encode(h)
         if m.brand and m.sentiment.label == "negative":
-            found.append((m.brand.encode(), doc))
+            await negatives.send(key=m.brand.encode(), value=event.value)
 
     @p.app.agent(negatives, name="spikes")
     async def spike_detector(stream):
         async for event in stream.events():
-            kind = dict(event.headers or {}).get(KIND_HEADER)
-            docs = decode_batch(event.value) if kind == BATCH else [event.value]
-            for doc in docs:
-                try:
-                    await handle_negative(doc)
-                except Exception as exc:  # noqa: BLE001
-                    await reject(event, "spikes", exc, doc)
+            try:
+                await handle_negative(event)
+            except Exception as exc:  # noqa: BLE001
+                await reject(event, "spikes", exc)
 
-    async def handle_negative(doc: bytes) -> None:
-        m = dec_mention.decode(doc)
-        key = (m.brand or "").encode()
-        raw = spikes.get(key)
+    async def handle_negative(event) -> None:
+        m = dec_mention.decode(event.value)
+        raw = spikes.get(event.key)
         state = BrandSpikeState() if raw is None else dec_spike.decode(raw)
         state, spike = observe_negative(state, m.brand or "", parse_timestamp(m.created_at).timestamp(), cfg)
-        spikes[key] = encode(state)
+        spikes[event.key] = encode(state)
         if spike is not None:
-            await raise_alert(key, spike_alert(spike, m, now_iso(), cfg))
+            await raise_alert(event.key, spike_alert(spike, m, now_iso(), cfg))

@@ -7,9 +7,7 @@ from pipeline.codec import decoder
 from pipeline.identity import prospect_id
 from pipeline.records import Identity
 
-from pipeline.batching import KIND_HEADER
-
-from agents.detect import LINK
+from agents.detect import KIND_HEADER, LINK
 
 
 def register(p: Pipeline) -> None:

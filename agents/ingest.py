@@ -1,12 +1,10 @@
 """Stage 1 (on `mentions.raw`): validate, normalise, score sentiment + complaint, resolve the author; re-key by
 customer id onto `mentions.by_customer`; rejects to `mentions.deadletter`. Batched with `take_events`: this
-stage has no table, so batching is safe and amortises Faust's per-event cost. The re-keyed mentions leave as one
-message per target partition and batch (`pipeline.batching`), not one per mention."""
+stage has no table, so batching is safe and amortises Faust's per-event cost."""
 from __future__ import annotations
 
 from pipeline import metrics, topics
 from pipeline.app import Pipeline, now_iso
-from pipeline.batching import BATCH, KIND_HEADER, chunk_by_size, encode_batch, group_by_partition
 from pipeline.codec import encode
 from pipeline.complaints import ComplaintModel
 from pipeline.identity_table import IdentityTable
@@ -31,7 +29,6 @@ def register(p: Pipeline) -> None:
         await table.ready.wait()  # never resolve against a half-recovered identity table
         async for events in stream.take_events(s.process_batch_size, within=0.05):
             now = now_iso()
-            scored: list[tuple[bytes, bytes]] = []
             for event in events:
                 msg = event.message
                 out = processor.process(RawMessage(msg.topic, msg.partition, msg.offset, int(msg.timestamp * 1000),
@@ -41,9 +38,5 @@ def register(p: Pipeline) -> None:
                     dlq.labels(out.stage).inc()
                     await deadletter.send(key=msg.key, value=encode(out))
                 else:
-                    scored.append((out.customer_id.encode(), encode(out)))
-            ok.inc(len(scored))
-            for partition, docs in group_by_partition(scored, s.partitions).items():
-                for chunk in chunk_by_size(docs):
-                    await by_customer.send(key=b"batch", value=encode_batch(chunk), partition=partition,
-                                           headers={KIND_HEADER: BATCH})
+                    ok.inc()
+                    await by_customer.send(key=out.customer_id.encode(), value=encode(out))
