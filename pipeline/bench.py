@@ -371,17 +371,19 @@ def ingest_count(host: str, port: int) -> int:
 
 
 def wait_rows(c, target: int, brand: Optional[str] = None, stall_seconds: float = 30.0) -> tuple[int, float]:
-    """Wait until `target` rows (of `brand`) are in ClickHouse; return (rows, rate) timed from the first row seen
-    (start-up and rebalances are not throughput; a run so small that every row came in the first insert is timed
-    from the call). Stops early when nothing new arrived for `stall_seconds`."""
+    """Wait until `target` rows (of `brand`) are in ClickHouse; return (rows, rate). The rate is timed between the
+    moments 10 % and 90 % of the rows had arrived: the worker's start-up (group join, table recovery), the stages
+    filling up one after the other and the last partial batches are not throughput. A run so small that most rows
+    came in one insert is timed from the call. Stops early when nothing new arrived for `stall_seconds`."""
     called = time.perf_counter()
-    first_n, first_t = 0, 0.0
+    marks: dict[float, tuple[int, float]] = {}
     last, stalled_since = -1, called
     while True:
         n = _count(c, brand)
         now = time.perf_counter()
-        if n and not first_t:
-            first_n, first_t = n, now
+        for q in (0.1, 0.9):
+            if q not in marks and n >= q * target:
+                marks[q] = (n, now)
         if n >= target:
             break
         if n != last:
@@ -390,10 +392,10 @@ def wait_rows(c, target: int, brand: Optional[str] = None, stall_seconds: float 
             target = n  # rows that can never come (invalid inputs): stop waiting
             break
         time.sleep(0.05)
-    end = time.perf_counter()
-    if target > first_n:
-        return target, (target - first_n) / max(end - first_t, 1e-6)
-    return target, target / max(end - called, 1e-6)  # everything came in one insert: time the whole wait
+    if 0.1 in marks and 0.9 in marks and marks[0.9][1] > marks[0.1][1] and marks[0.9][0] > marks[0.1][0]:
+        (n10, t10), (n90, t90) = marks[0.1], marks[0.9]
+        return target, (n90 - n10) / (t90 - t10)
+    return target, target / max(time.perf_counter() - called, 1e-6)
 
 
 def group_members(s: Settings) -> int:

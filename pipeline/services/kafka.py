@@ -57,6 +57,15 @@ def server_properties(s: Settings, log_dir: Path) -> str:
     ])
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: 16 random bytes, URL-safe base64 without padding — and, like Kafka's own
+    `Uuid.randomUuid()`, never starting with "-" (the storage tool would read it as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class EmbeddedKafka:
     """Start/stop/inspect the embedded broker; data under `<data_dir>/kafka`."""
 
@@ -95,9 +104,8 @@ class EmbeddedKafka:
         props.write_text(server_properties(self.s, self.home / "logs"))
         (self.home / "log4j2.properties").write_text(LOG4J2)
         if not (self.home / "logs" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            result = subprocess.run(self._jvm(STORAGE_TOOL, "format", "--standalone", "-t", cluster_id,
-                                              "-c", str(props), heap="256m"),
+            result = subprocess.run(self._jvm(STORAGE_TOOL, "format", "--standalone",
+                                              f"--cluster-id={new_cluster_id()}", "-c", str(props), heap="256m"),
                                     capture_output=True, text=True, timeout=120)
             if result.returncode != 0:
                 last = ((result.stderr or result.stdout).strip().splitlines() or ["no output"])[-1]
