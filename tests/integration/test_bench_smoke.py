@@ -26,10 +26,12 @@ def test_bench_json_smoke(tmp_path):
     assert result["ratio"] == pytest.approx(result["pipeline_per_s"] / result["vader_only_per_s"], abs=0.001)
     for name in ("alert_latency_ms", "queryable_latency_ms"):
         assert set(result[name]) == {"p50", "p99"}
-        assert 0 <= result[name]["p50"] <= result[name]["p99"], result[name]
-    # Every latency-run mention becomes a row; alerts may all be held back by the cooldown in so short a run
-    # (the same 400 authors complained minutes earlier in the throughput phase).
-    assert result["queryable_latency_ms"]["p50"] > 0
+    # Every latency-run mention becomes a row (one not yet arrived counts with its wait so far); alerts may all be
+    # held back by the cooldown in so short a run (the same 400 authors complained minutes earlier): then null.
+    q = result["queryable_latency_ms"]
+    assert 0 < q["p50"] <= q["p99"], q
+    a = result["alert_latency_ms"]
+    assert (a["p50"] is None and a["p99"] is None) or 0 < a["p50"] <= a["p99"], a
     assert result["worker_peak_rss_mb"] > 50
     assert result["identities"] == 2000 and result["identity_recovery_s"] > 0
     assert 390 <= result["mentions"] <= 400  # unique mention ids among the first 400 sample lines
