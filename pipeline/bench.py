@@ -143,15 +143,14 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
     from pipeline.clickhouse import client
-    from pipeline.codec import decode, encode
+    from pipeline.codec import decode
     from pipeline.customers import load_customers
-    from pipeline.identity import author_key
     from pipeline.ingest import Rejected, decode_mention
     from pipeline.kafka_config import kafka_python_config
     from pipeline.records import Alert
     from pipeline.sample import iter_lines, sample_dir
     from pipeline.stack import Stack
-    from pipeline.topics import ALERTS, RAW
+    from pipeline.topics import ALERTS
 
     scratch = Path(tempfile.mkdtemp(prefix="socialpulse-bench-"))
     s = _bench_settings(base, scratch)
@@ -172,10 +171,7 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
         echo("2/6 starting embedded Kafka + ClickHouse (scratch dir) …")
         stack.up(lambda _l: None, worker=False)
         load_customers(s, sample_dir() / "customers.jsonl.gz", progress=False)
-        producer = KafkaProducer(**kafka_python_config(s), acks="all", linger_ms=20, batch_size=1 << 20)
-        for d in docs:
-            producer.send(RAW, key=author_key(d["channel"], d["author"]).encode(), value=encode(dict(d, brand="bench")))
-        producer.flush()
+        preload(s, docs, "bench")
         valid = len(docs)
         unique = len({(d["channel"], d["id"]) for d in docs})
         echo(f"3/6 pipeline at saturation: {valid:,} mentions pre-loaded, starting one worker …")
@@ -218,7 +214,6 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
             # Every insert makes a new immutable part: read only the rows of parts not seen yet (re-reading the
             # whole brand each poll would load the machine and distort what is being measured).
             qc = client(s)
-            seen = rows_seen
             seen_parts: set[str] = set()
             while not stop.is_set():
                 parts = {p for (p,) in qc.execute("SELECT DISTINCT _part FROM mentions WHERE brand = %(b)s",
@@ -229,8 +224,8 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
                     now = time.perf_counter()
                     seen_parts |= parts
                     for (mid,) in rows:
-                        if mid not in seen:
-                            seen.add(mid)
+                        if mid not in rows_seen:
+                            rows_seen.add(mid)
                             t0 = sent_at.get(mid)
                             if t0 is not None:
                                 query_lat.append((now - t0) * 1000)
@@ -244,28 +239,8 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
         lat_producer = KafkaProducer(**kafka_python_config(s), acks=1, linger_ms=5)
         # Warm-up at the same rate, not recorded: a freshly started broker (JIT) and worker need tens of seconds of
         # steady traffic before latency settles; what ops see is the steady state.
-        warm = int(rate * warmup_seconds)
-        t_start = time.perf_counter()
-        for i in range(warm):
-            d = dict(docs[i % len(docs)])
-            d.update(id=f"warm-{i}", brand="warmup", created_at=None)
-            d = {k: v for k, v in d.items() if v is not None}
-            ahead = t_start + i / rate - time.perf_counter()
-            if ahead > 0:
-                time.sleep(ahead)
-            lat_producer.send(RAW, key=author_key(d["channel"], d["author"]).encode(), value=encode(d))
-        total = int(rate * latency_seconds)
-        t_start = time.perf_counter()
-        for i in range(total):
-            d = dict(docs[i % len(docs)])
-            d.update(id=f"lat-{i}", brand=brand, created_at=None)
-            d = {k: v for k, v in d.items() if v is not None}
-            mid = f"{d['channel']}:{d['id']}"
-            ahead = t_start + i / rate - time.perf_counter()
-            if ahead > 0:
-                time.sleep(ahead)
-            sent_at[mid] = time.perf_counter()
-            lat_producer.send(RAW, key=author_key(d["channel"], d["author"]).encode(), value=encode(d))
+        send_paced(lat_producer, docs, int(rate * warmup_seconds), rate, "warm", "warmup")
+        send_paced(lat_producer, docs, int(rate * latency_seconds), rate, "lat", brand, sent_at)
         lat_producer.flush()
         time.sleep(3.0)
         stop.set()
@@ -296,18 +271,47 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
         machine=machine_description(), scale_out=scale, rate=rate)
 
 
+def preload(s: Settings, docs: list[dict], brand: str, id_prefix: str = "") -> None:
+    """Produce every document to `mentions.raw` as fast as the broker takes them, re-branded (and re-id'd with
+    `id_prefix`), keyed like any producer would key it."""
+    from pipeline.codec import encode
+    from pipeline.identity import author_key
+    from pipeline.kafka_config import bulk_producer
+    from pipeline.topics import RAW
+
+    with bulk_producer(s, batch_size=1 << 20) as producer:
+        for d in docs:
+            d = dict(d, brand=brand, id=id_prefix + str(d["id"])) if id_prefix else dict(d, brand=brand)
+            producer.send(RAW, key=author_key(d["channel"], d["author"]).encode(), value=encode(d))
+
+
+def send_paced(producer, docs: list[dict], n: int, rate: float, id_prefix: str, brand: str,
+               sent_at: Optional[dict[str, float]] = None) -> None:
+    """Send `n` mentions at a steady `rate`/s, cycling through `docs` under ids `<id_prefix>-<i>` and `brand`,
+    `created_at` left to the worker (time received). With `sent_at`, records mention id → send time."""
+    from pipeline.codec import encode
+    from pipeline.identity import author_key
+    from pipeline.topics import RAW
+
+    started = time.perf_counter()
+    for i in range(n):
+        d = dict(docs[i % len(docs)])
+        d.update(id=f"{id_prefix}-{i}", brand=brand, created_at=None)
+        d = {k: v for k, v in d.items() if v is not None}
+        ahead = started + i / rate - time.perf_counter()
+        if ahead > 0:
+            time.sleep(ahead)
+        if sent_at is not None:
+            sent_at[f"{d['channel']}:{d['id']}"] = time.perf_counter()
+        producer.send(RAW, key=author_key(d["channel"], d["author"]).encode(), value=encode(d))
+
+
 def scale_out(s: Settings, docs: list[dict], workers: int, one_worker_rate: float, c) -> ScaleOut:
     """Start `workers - 1` more workers (own ports and state dirs, same group), wait until every one holds
     partitions, pre-load the documents again under new ids and time them into ClickHouse; each worker's share
     is the growth of its ingest counter."""
-    from kafka import KafkaProducer
-
-    from pipeline.codec import encode
-    from pipeline.identity import author_key
-    from pipeline.kafka_config import kafka_python_config
     from pipeline.services.process import free_port
     from pipeline.stack import Stack
-    from pipeline.topics import RAW
 
     extra = [Stack(dataclasses.replace(s, worker_port=free_port(), data_dir=Path(s.data_dir) / f"worker-{i}"))
              for i in range(2, workers + 1)]
@@ -322,12 +326,7 @@ def scale_out(s: Settings, docs: list[dict], workers: int, one_worker_rate: floa
         ports = [s.worker_port] + [st.s.worker_port for st in extra]
         before = [ingest_count(s.worker_host, port) for port in ports]
         brand = "scale" + uuid.uuid4().hex[:6]
-        producer = KafkaProducer(**kafka_python_config(s), acks="all", linger_ms=20, batch_size=1 << 20)
-        for d in docs:
-            d = dict(d, brand=brand, id="scale-" + str(d["id"]))
-            producer.send(RAW, key=author_key(d["channel"], d["author"]).encode(), value=encode(d))
-        producer.flush()
-        producer.close()
+        preload(s, docs, brand, id_prefix="scale-")
         _, rate = wait_rows(c, len({(d["channel"], d["id"]) for d in docs}), brand)
         split = [ingest_count(s.worker_host, port) - b for port, b in zip(ports, before)]
     finally:
@@ -406,11 +405,9 @@ def wait_rows(c, target: int, brand: Optional[str] = None, stall_seconds: float 
 
 def group_members(s: Settings) -> int:
     """Members of the worker's consumer group that hold partitions."""
-    from kafka.admin import KafkaAdminClient
+    from pipeline.admin import kafka_admin
 
-    from pipeline.kafka_config import kafka_python_config
-
-    admin = KafkaAdminClient(**kafka_python_config(s))
+    admin = kafka_admin(s)
     try:
         (group,) = admin.describe_consumer_groups([s.app_id])
         return sum(1 for m in group.members if m.member_assignment and m.member_assignment.assignment)

@@ -243,10 +243,13 @@ def demo(s: Settings, progress: bool) -> None:
 @main.command(context_settings=CONTEXT)
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (field names are a contract).")
-@click.option("--mentions", type=int, default=30000, show_default=True, help="Mentions for the throughput run.")
-@click.option("--identities", type=int, default=1_000_000, show_default=True, help="Identities for recovery.")
-@click.option("--latency-seconds", type=float, default=20.0, show_default=True, help="Length of the latency run.")
-@click.option("--warmup-seconds", type=float, default=15.0, show_default=True,
+@click.option("--mentions", type=click.IntRange(min=0), default=30000, show_default=True,
+              help="Mentions for the throughput run.")
+@click.option("--identities", type=click.IntRange(min=0), default=1_000_000, show_default=True,
+              help="Identities for recovery.")
+@click.option("--latency-seconds", type=click.FloatRange(min=0), default=20.0, show_default=True,
+              help="Length of the latency run.")
+@click.option("--warmup-seconds", type=click.FloatRange(min=0), default=15.0, show_default=True,
               help="Unrecorded traffic at the same rate before the latency run.")
 @click.option("--rate", type=click.FloatRange(1, 100_000), default=1000.0, show_default=True,
               help="Mentions/s of the latency run (the contract's figures are at 1,000/s).")
@@ -262,8 +265,6 @@ def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_se
     from pipeline.codec import encode
 
     echo = (lambda line: click.echo(line, err=True))
-    if min(mentions, identities, latency_seconds, warmup_seconds) < 0:
-        raise click.BadParameter("counts and durations must not be negative")
     result = run_bench(s, echo, mentions=mentions, identities=identities, latency_seconds=latency_seconds,
                        warmup_seconds=warmup_seconds, rate=rate, scale_workers=scale_workers)
     if write_docs:

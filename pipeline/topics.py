@@ -28,19 +28,19 @@ def topic_specs(partitions: int) -> list[TopicSpec]:
     month_ms = str(30 * 24 * 3600 * 1000)
     # The broker's default record limit (~1 MB) would refuse what docs/guarantees.md promises to dead-letter
     # ("message too large" above MAX_RAW_BYTES); the dead letter carries the original bytes (base64: 4/3).
-    # The internal topics carry micro-batches of up to ~1 MiB (pipeline.batching) and enriched mentions can be
-    # slightly larger than the raw ones they come from.
-    raw_max, dlq_max, big = str(2 << 20), str(4 << 20), str(4 << 20)
+    # `mentions.by_customer`, `mentions.enriched` and `mentions.negative_by_brand` carry the enriched mention, which
+    # is slightly larger than the raw one it came from: they take what the DLQ takes.
+    raw_max, dlq_max = str(2 << 20), str(4 << 20)
     return [
         TopicSpec(RAW, partitions, {"retention.ms": week_ms, "max.message.bytes": raw_max}),
         TopicSpec(IDENTITIES, partitions, {"cleanup.policy": "compact", "min.compaction.lag.ms": "0",
                                            "delete.retention.ms": str(24 * 3600 * 1000)}),
-        TopicSpec(BY_CUSTOMER, partitions, {"retention.ms": week_ms, "max.message.bytes": big}),
-        TopicSpec(ENRICHED, partitions, {"retention.ms": week_ms, "max.message.bytes": big}),
+        TopicSpec(BY_CUSTOMER, partitions, {"retention.ms": week_ms, "max.message.bytes": dlq_max}),
+        TopicSpec(ENRICHED, partitions, {"retention.ms": week_ms, "max.message.bytes": dlq_max}),
         TopicSpec(ALERTS, partitions, {"retention.ms": month_ms}),
         TopicSpec(ACTIONS, partitions, {"retention.ms": month_ms}),
         TopicSpec(DEADLETTER, partitions, {"retention.ms": month_ms, "max.message.bytes": dlq_max}),
-        TopicSpec(NEGATIVES, partitions, {"retention.ms": week_ms, "max.message.bytes": big}),
+        TopicSpec(NEGATIVES, partitions, {"retention.ms": week_ms, "max.message.bytes": dlq_max}),
     ]
 
 
