@@ -71,7 +71,7 @@ class EmbeddedKafka:
 
     def __init__(self, s: Settings):
         self.s = s
-        self.home = Path(s.data_dir) / "kafka"
+        self.home = Path(s.data_dir).resolve() / "kafka"  # the broker runs with cwd=home: no relative paths
         self.proc = ManagedProcess("kafka", Path(s.data_dir) / "run")
 
     @property
