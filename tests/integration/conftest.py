@@ -47,8 +47,24 @@ def produce(s: Settings, topic: str, items: list[tuple[bytes | None, bytes | Non
         producer.close()
 
 
-def consume_matching(s: Settings, topic: str, predicate, expected: int, timeout: float = 60.0) -> list:
-    """Read `topic` from the beginning until `expected` records match `predicate(key, value)` (or timeout)."""
+def end_offsets(s: Settings, topic: str) -> dict[int, int]:
+    """partition → end offset of `topic` now: pass as `start` to `consume_matching` to read only what comes next."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from pipeline.kafka_config import kafka_python_config
+
+    consumer = KafkaConsumer(**kafka_python_config(s), group_id=None, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+def consume_matching(s: Settings, topic: str, predicate, expected: int, timeout: float = 60.0,
+                     start: dict[int, int] | None = None) -> list:
+    """Read `topic` from the beginning (or from the `start` offsets, see `end_offsets`) until `expected` records
+    match `predicate(key, value)` (or timeout)."""
     from kafka import KafkaConsumer, TopicPartition
 
     from pipeline.kafka_config import kafka_python_config
@@ -56,7 +72,11 @@ def consume_matching(s: Settings, topic: str, predicate, expected: int, timeout:
     consumer = KafkaConsumer(**kafka_python_config(s), group_id=None, enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
     consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
+    if start is None:
+        consumer.seek_to_beginning(*tps)
+    else:
+        for tp in tps:
+            consumer.seek(tp, start.get(tp.partition, 0))
     found = []
     deadline = time.monotonic() + timeout
     try:

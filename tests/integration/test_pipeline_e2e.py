@@ -14,7 +14,7 @@ from pipeline.identity import author_key, prospect_id
 from pipeline.records import Alert, DeadLetter, EnrichedMention
 from pipeline.sentiment import score_sentiment
 
-from .conftest import consume_matching, produce, wait_for_rows
+from .conftest import consume_matching, end_offsets, produce, wait_for_rows
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +57,15 @@ def test_replayed_mentions_land_in_clickhouse_with_exact_sentiment(s, brand, tmp
         assert label == expected.label and is_prospect is True
 
 
+def _probe(s, doc: dict) -> EnrichedMention | None:
+    """Send one mention and return its enriched record (None if it did not come within 10 s). Reads only what
+    follows the send: the topic holds every earlier test's mentions."""
+    start = end_offsets(s, topics.ENRICHED)
+    send_mentions(s, [doc])
+    found = consume_matching(s, topics.ENRICHED, lambda k, v: doc["id"].encode() in v, 1, timeout=10, start=start)
+    return decode(found[0].value, EnrichedMention) if found else None
+
+
 def _wait_identity(s, brand: str, author: str, channel: str, customer_id: str, timeout: float = 60.0) -> None:
     """Probe until the worker resolves `author` to `customer_id` (its identity table caught up)."""
     deadline = time.monotonic() + timeout
@@ -65,9 +74,8 @@ def _wait_identity(s, brand: str, author: str, channel: str, customer_id: str, t
         n += 1
         probe = mention(brand + "probe", n, "just checking in", channel=channel, author=author)
         probe["id"] = f"probe-{uuid.uuid4().hex}"
-        send_mentions(s, [probe])
-        found = consume_matching(s, topics.ENRICHED, lambda k, v: probe["id"].encode() in v, 1, timeout=10)
-        if found and decode(found[0].value, EnrichedMention).customer_id == customer_id:
+        got = _probe(s, probe)
+        if got is not None and got.customer_id == customer_id:
             return
     raise AssertionError(f"identity of {author} never resolved to {customer_id}")
 
@@ -75,6 +83,8 @@ def _wait_identity(s, brand: str, author: str, channel: str, customer_id: str, t
 def test_scripted_story_customer_across_channels(s, brand, tmp_path):
     from pipeline.customers import erase_customer, load_customers
 
+    # Everything this story produces comes after these offsets (the topics hold every earlier test's records).
+    start = {t: end_offsets(s, t) for t in (topics.ENRICHED, topics.ALERTS, topics.DEADLETTER)}
     cid = "C-" + uuid.uuid4().hex[:8]
     handle, email = f"Story{brand}", f"{brand}@example.com"
     crm = tmp_path / "crm.jsonl"
@@ -95,12 +105,13 @@ def test_scripted_story_customer_across_channels(s, brand, tmp_path):
     # 4. a malformed message → dead-letter with a reason
     bad_id = f"bad-{brand}"
     send_mentions(s, [tw])
-    consume_matching(s, topics.ALERTS, lambda k, v: f"twitter:{brand}-1".encode() in v, 1, timeout=30)
+    consume_matching(s, topics.ALERTS, lambda k, v: f"twitter:{brand}-1".encode() in v, 1, timeout=30,
+                     start=start[topics.ALERTS])
     send_mentions(s, [em, un])
     produce(s, topics.RAW, [(b"twitter:x", f'{{"id": "{bad_id}", "channel": "twitter"'.encode())])
 
     enriched = {m.id: m for m in (decode(r.value, EnrichedMention) for r in consume_matching(
-        s, topics.ENRICHED, lambda k, v: brand.encode() in v and b"probe" not in v, 3))}
+        s, topics.ENRICHED, lambda k, v: brand.encode() in v and b"probe" not in v, 3, start=start[topics.ENRICHED]))}
     assert set(enriched) == {f"{brand}-1", f"{brand}-2", f"{brand}-3"}
     assert enriched[f"{brand}-1"].customer_id == cid and enriched[f"{brand}-1"].customer.tier == "gold"
     assert enriched[f"{brand}-2"].customer_id == cid and not enriched[f"{brand}-2"].is_prospect
@@ -109,7 +120,7 @@ def test_scripted_story_customer_across_channels(s, brand, tmp_path):
     assert enriched[f"{brand}-1"].complaint.is_complaint and enriched[f"{brand}-2"].complaint.is_complaint
 
     alerts = {a.mention_id: a for a in (decode(r.value, Alert) for r in consume_matching(
-        s, topics.ALERTS, lambda k, v: brand.encode() in v, 2))}
+        s, topics.ALERTS, lambda k, v: brand.encode() in v, 2, start=start[topics.ALERTS]))}
     assert set(alerts) == {f"twitter:{brand}-1", f"email:{brand}-2"}
     second = alerts[f"email:{brand}-2"]
     assert second.type == "vip_complaint" or second.type == "cross_channel_complaint"
@@ -118,12 +129,13 @@ def test_scripted_story_customer_across_channels(s, brand, tmp_path):
     assert any("twitter" in r for r in second.reasons)
 
     dead = [decode(r.value, DeadLetter) for r in consume_matching(
-        s, topics.DEADLETTER, lambda k, v: bad_id.encode() in (v or b""), 1)]
+        s, topics.DEADLETTER, lambda k, v: bad_id.encode() in (v or b""), 1, start=start[topics.DEADLETTER])]
     assert len(dead) == 1 and dead[0].stage == "ingest" and "JSON" in dead[0].reason
 
     # 5. replaying the same input yields no new alert
     send_mentions(s, [tw, em, un])
-    again = consume_matching(s, topics.ALERTS, lambda k, v: brand.encode() in v, 3, timeout=8)
+    again = consume_matching(s, topics.ALERTS, lambda k, v: brand.encode() in v, 3, timeout=8,
+                             start=start[topics.ALERTS])
     assert len(again) == 2
 
     # 6. an erased customer: the next mention from the handle is a prospect, and ClickHouse forgot them
@@ -133,9 +145,8 @@ def test_scripted_story_customer_across_channels(s, brand, tmp_path):
     deadline = time.monotonic() + 30
     while True:
         later["id"] = f"{brand}-late-{uuid.uuid4().hex[:6]}"
-        send_mentions(s, [later])
-        got = consume_matching(s, topics.ENRICHED, lambda k, v: later["id"].encode() in v, 1, timeout=10)
-        if got and decode(got[0].value, EnrichedMention).is_prospect:
+        got = _probe(s, later)
+        if got is not None and got.is_prospect:
             break
         assert time.monotonic() < deadline, "erased identity still resolves"
     rows = wait_for_rows(s, "SELECT count() FROM identities FINAL WHERE customer_id = %(c)s", {"c": cid}, [(0,)])
