@@ -1,6 +1,13 @@
 """Stage 2 (on `mentions.by_customer`): dedupe, per-customer complaint history, alert rules; emits
-`mentions.enriched` and `alerts.complaints`. Per-event iteration because it updates a table (see NOTES)."""
+`mentions.enriched` and `alerts.complaints`.
+
+Batched (see `pipeline.outbox`): a batch's outputs are sent and acknowledged first, then the changed table rows
+(one changelog record per key and batch, to the event's own partition), then the input events are acked. The
+changelog therefore never gets ahead of what was emitted, and no offset is committed before both are durable. A
+crash anywhere in between redelivers the batch; the history's seen-ids make that a re-emit without a re-alert."""
 from __future__ import annotations
+
+from typing import Any, Optional
 
 from pipeline import metrics, topics
 from pipeline.app import Pipeline, escalation_config, now_iso
@@ -8,11 +15,53 @@ from pipeline.codec import decoder, encode
 from pipeline.escalation import BrandSpikeState, CustomerHistory, is_duplicate, merge_histories, observe, \
     observe_negative, spike_alert
 from pipeline.ingest import dead_letter, parse_timestamp
+from pipeline.outbox import Outbox, acked_batches
 from pipeline.records import EnrichedMention
 
 LINK = b"link"
 MERGE = b"merge"
 KIND_HEADER = "sp-kind"
+
+
+class TableBatch:
+    """Reads and writes of one batch against a Faust table, written back as one changelog record per key.
+
+    Values are kept decoded for the batch (a customer with many mentions in a batch is decoded and encoded once).
+    Writes go to the in-memory store directly and to the changelog through the outbox, with the partition of the
+    event that caused them — the same partition Faust would use, and the one its recovery reads back."""
+
+    def __init__(self, table: Any, dec: Any) -> None:
+        self.table, self.dec = table, dec
+        self.values: dict[bytes, Any] = {}
+        self.dirty: dict[bytes, int] = {}  # key → partition
+
+    def get(self, key: bytes) -> Optional[Any]:
+        if key in self.values:
+            return self.values[key]
+        raw = self.table.data.get(key)
+        value = None if raw is None else self.dec.decode(raw)
+        self.values[key] = value
+        return value
+
+    def set(self, key: bytes, value: Optional[Any], partition: int) -> None:
+        self.values[key] = value
+        self.dirty[key] = partition
+
+    async def write(self, outbox: Outbox) -> None:
+        """Apply the batch's changes to the store and send them to the changelog (None = delete/tombstone)."""
+        name = self.table.changelog_topic.get_topic_name()
+        store = self.table.data
+        for key, partition in self.dirty.items():
+            value = self.values[key]
+            if value is None:
+                store.pop(key, None)
+                await outbox.send(name, key, None, partition=partition)
+            else:
+                raw = encode(value)
+                store[key] = raw
+                await outbox.send(name, key, raw, partition=partition)
+        self.values.clear()
+        self.dirty.clear()
 
 
 def register(p: Pipeline) -> None:
@@ -22,83 +71,80 @@ def register(p: Pipeline) -> None:
     spikes = p.app.Table("brand_spikes", partitions=s.partitions, key_type=bytes, value_type=bytes)
     p.tables.update(customer_history=history, brand_spikes=spikes)
     dec_mention, dec_history, dec_spike = decoder(EnrichedMention), decoder(CustomerHistory), decoder(BrandSpikeState)
-    enriched, alerts = p.topic(topics.ENRICHED), p.topic(topics.ALERTS)
-    by_customer, negatives = p.topic(topics.BY_CUSTOMER), p.topic(topics.NEGATIVES)
     ok = metrics.STAGE_MESSAGES.labels("detect", "ok")
     dup = metrics.STAGE_MESSAGES.labels("detect", "duplicate")
 
-    async def raise_alert(key: bytes, alert) -> None:
+    async def raise_alert(out: Outbox, key: bytes, alert) -> None:
         metrics.ALERTS.labels(alert.type, alert.severity).inc()
-        await alerts.send(key=key, value=encode(alert))
+        await out.send(topics.ALERTS, key, encode(alert))
 
-    deadletter = p.topic(topics.DEADLETTER)
-
-    async def reject(event, stage: str, exc: Exception) -> None:
+    async def reject(out: Outbox, event, stage: str, exc: Exception) -> None:
         """A record this stage cannot handle (a bug or a foreign producer): dead-letter it, keep going."""
         msg = event.message
         metrics.DEADLETTERS.labels(stage).inc()
         letter = dead_letter(f"{type(exc).__name__}: {exc}", stage, msg.topic, msg.partition, msg.offset, msg.key,
                              msg.value, now_iso())
-        await deadletter.send(key=msg.key, value=encode(letter))
+        await out.send(topics.DEADLETTER, msg.key, encode(letter))
 
-    @p.app.agent(by_customer, name="detect")
+    async def run_batches(stream, stage: str, table: Any, dec_state: Any, handle) -> None:
+        out = Outbox(p.app)
+        async for events in acked_batches(stream, s.process_batch_size, within=0.01):
+            state = TableBatch(table, dec_state)
+            now = now_iso()
+            for event in events:
+                try:
+                    await handle(out, state, event, now)
+                except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
+                    await reject(out, event, stage, exc)
+            await out.drain()  # outputs acknowledged …
+            await state.write(out)
+            await out.drain()  # … then the state; acked_batches acks the events after this
+
+    @p.app.agent(p.topic(topics.BY_CUSTOMER), name="detect")
     async def detect(stream):
-        async for event in stream.events():
-            try:
-                await handle(event)
-            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
-                await reject(event, "detect", exc)
+        await run_batches(stream, "detect", history, dec_history, handle)
 
-    async def handle(event) -> None:
+    async def handle(out: Outbox, state: TableBatch, event, now: str) -> None:
         key: bytes = event.key
+        partition = event.message.partition
         kind = dict(event.headers or {}).get(KIND_HEADER)
         if kind == LINK:
             # A prospect's handle joined a customer: move its history to the customer (not lost).
-            old = history.get(key)
+            old = state.get(key)
             if old is not None:
-                history.pop(key, None)
-                target = event.value  # customer id
-                await by_customer.send(key=target, value=old, headers={KIND_HEADER: MERGE})
+                state.set(key, None, partition)
+                await out.send(topics.BY_CUSTOMER, event.value, encode(old), headers=[(KIND_HEADER, MERGE)])
             return
         if kind == MERGE:
-            current = history.get(key)
-            merged = dec_history.decode(event.value) if current is None else \
-                merge_histories(dec_history.decode(current), dec_history.decode(event.value))
-            history[key] = encode(merged)
+            current = state.get(key)
+            other = dec_history.decode(event.value)
+            state.set(key, other if current is None else merge_histories(current, other), partition)
             return
         m = dec_mention.decode(event.value)
-        raw = history.get(key)
-        h = CustomerHistory() if raw is None else dec_history.decode(raw)
+        h = state.get(key) or CustomerHistory()
         if is_duplicate(h, m.mention_id):
             # Re-emit the row (the sink is idempotent) in case the first emit was lost in a crash; never
             # re-alert: the history already counts this mention.
             dup.inc()
-            await enriched.send(key=key, value=event.value)
+            await out.send(topics.ENRICHED, key, event.value)
             return
-        ts = parse_timestamp(m.created_at).timestamp()
-        h, alert = observe(h, m, ts, now_iso(), cfg)
+        h, alert = observe(h, m, parse_timestamp(m.created_at).timestamp(), now, cfg)
         ok.inc()
-        # Outputs first, then the table update: its changelog never gets ahead of what was emitted.
-        await enriched.send(key=key, value=event.value)
+        await out.send(topics.ENRICHED, key, event.value)
         if alert is not None:
-            await raise_alert(key, alert)
-        history[key] = encode(h)
+            await raise_alert(out, key, alert)
+        state.set(key, h, partition)
         if m.brand and m.sentiment.label == "negative":
-            await negatives.send(key=m.brand.encode(), value=event.value)
+            await out.send(topics.NEGATIVES, m.brand.encode(), event.value)
 
-    @p.app.agent(negatives, name="spikes")
+    @p.app.agent(p.topic(topics.NEGATIVES), name="spikes")
     async def spike_detector(stream):
-        async for event in stream.events():
-            try:
-                await handle_negative(event)
-            except Exception as exc:  # noqa: BLE001
-                await reject(event, "spikes", exc)
+        await run_batches(stream, "spikes", spikes, dec_spike, handle_negative)
 
-    async def handle_negative(event) -> None:
+    async def handle_negative(out: Outbox, state: TableBatch, event, now: str) -> None:
         m = dec_mention.decode(event.value)
-        raw = spikes.get(event.key)
-        state = BrandSpikeState() if raw is None else dec_spike.decode(raw)
-        state, spike = observe_negative(state, m.brand or "", parse_timestamp(m.created_at).timestamp(), cfg)
-        spikes[event.key] = encode(state)
+        current, spike = observe_negative(state.get(event.key) or BrandSpikeState(), m.brand or "",
+                                          parse_timestamp(m.created_at).timestamp(), cfg)
+        state.set(event.key, current, event.message.partition)
         if spike is not None:
-            await raise_alert(event.key, spike_alert(spike, m, now_iso(), cfg))
+            await raise_alert(out, event.key, spike_alert(spike, m, now, cfg))
