@@ -1,10 +1,11 @@
 """Stage 2 (on `mentions.by_customer`): dedupe, per-customer complaint history, alert rules; emits
 `mentions.enriched` and `alerts.complaints`.
 
-Batched (see `pipeline.outbox`): a batch's outputs are sent and acknowledged first, then the changed table rows
-(one changelog record per key and batch, to the event's own partition), then the input events are acked. The
-changelog therefore never gets ahead of what was emitted, and no offset is committed before both are durable. A
-crash anywhere in between redelivers the batch; the history's seen-ids make that a re-emit without a re-alert."""
+Batched (see `pipeline.outbox`): a batch updates the in-memory table at once; its changelog (one record per key and
+batch, to the event's own partition) is sent only after the broker acknowledged the batch's outputs, and its events
+are acked only after the changelog was acknowledged too. The changelog therefore never gets ahead of what was
+emitted, and no offset is committed before both are durable. A crash anywhere in between redelivers the batch; the
+history's seen-ids make that a re-emit without a re-alert."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -15,7 +16,7 @@ from pipeline.codec import decoder, encode
 from pipeline.escalation import BrandSpikeState, CustomerHistory, is_duplicate, merge_histories, observe, \
     observe_negative, spike_alert
 from pipeline.ingest import dead_letter, parse_timestamp
-from pipeline.outbox import Outbox, acked_batches
+from pipeline.outbox import Outbox, completed_batches
 from pipeline.records import EnrichedMention
 
 LINK = b"link"
@@ -27,8 +28,9 @@ class TableBatch:
     """Reads and writes of one batch against a Faust table, written back as one changelog record per key.
 
     Values are kept decoded for the batch (a customer with many mentions in a batch is decoded and encoded once).
-    Writes go to the in-memory store directly and to the changelog through the outbox, with the partition of the
-    event that caused them — the same partition Faust would use, and the one its recovery reads back."""
+    Writes go to the in-memory store directly and to the changelog as records for the caller to send, with the
+    partition of the event that caused them — the same partition Faust would use, and the one its recovery reads
+    back."""
 
     def __init__(self, table: Any, dec: Any) -> None:
         self.table, self.dec = table, dec
@@ -47,21 +49,23 @@ class TableBatch:
         self.values[key] = value
         self.dirty[key] = partition
 
-    async def write(self, outbox: Outbox) -> None:
-        """Apply the batch's changes to the store and send them to the changelog (None = delete/tombstone)."""
-        name = self.table.changelog_topic.get_topic_name()
+    def apply(self) -> list[tuple[bytes, Optional[bytes], int]]:
+        """Write the batch's changes to the in-memory store; return them as changelog records
+        (key, value or None for a delete, partition)."""
         store = self.table.data
+        records = []
         for key, partition in self.dirty.items():
             value = self.values[key]
             if value is None:
                 store.pop(key, None)
-                await outbox.send(name, key, None, partition=partition)
+                records.append((key, None, partition))
             else:
                 raw = encode(value)
                 store[key] = raw
-                await outbox.send(name, key, raw, partition=partition)
+                records.append((key, raw, partition))
         self.values.clear()
         self.dirty.clear()
+        return records
 
 
 def register(p: Pipeline) -> None:
@@ -87,8 +91,9 @@ def register(p: Pipeline) -> None:
         await out.send(topics.DEADLETTER, msg.key, encode(letter))
 
     async def run_batches(stream, stage: str, table: Any, dec_state: Any, handle) -> None:
-        out = Outbox(p.app)
-        async for events in acked_batches(stream, s.process_batch_size, within=0.01):
+        out, changelog = Outbox(p.app), table.changelog_topic.get_topic_name()
+        log_out = Outbox(p.app)  # used by the completer's task only
+        async for events, completer in completed_batches(stream, s.process_batch_size, within=s.process_batch_window):
             state = TableBatch(table, dec_state)
             now = now_iso()
             for event in events:
@@ -96,9 +101,14 @@ def register(p: Pipeline) -> None:
                     await handle(out, state, event, now)
                 except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
                     await reject(out, event, stage, exc)
-            await out.drain()  # outputs acknowledged …
-            await state.write(out)
-            await out.drain()  # … then the state; acked_batches acks the events after this
+            records = state.apply()
+
+            async def send_changelog(records=records) -> list[Any]:
+                for key, value, partition in records:
+                    await log_out.send(changelog, key, value, partition=partition)
+                return log_out.take()
+
+            await completer.submit(events, out.take(), send_changelog)
 
     @p.app.agent(p.topic(topics.BY_CUSTOMER), name="detect")
     async def detect(stream):

@@ -8,7 +8,7 @@ from pipeline.app import Pipeline, now_iso
 from pipeline.codec import encode
 from pipeline.complaints import ComplaintModel
 from pipeline.identity_table import IdentityTable
-from pipeline.outbox import Outbox, acked_batches
+from pipeline.outbox import Outbox, completed_batches
 from pipeline.processor import MentionProcessor, RawMessage
 from pipeline.records import DeadLetter
 
@@ -28,7 +28,7 @@ def register(p: Pipeline) -> None:
     async def ingest(stream):
         await table.ready.wait()  # never resolve against a half-recovered identity table
         out = Outbox(p.app)
-        async for events in acked_batches(stream, s.process_batch_size, within=0.01):
+        async for events, completer in completed_batches(stream, s.process_batch_size, within=s.process_batch_window):
             now = now_iso()
             for event in events:
                 msg = event.message
@@ -41,4 +41,4 @@ def register(p: Pipeline) -> None:
                 else:
                     ok.inc()
                     await out.send(topics.BY_CUSTOMER, result.customer_id.encode(), encode(result))
-            await out.drain()
+            await completer.submit(events, out.take())

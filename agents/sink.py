@@ -16,6 +16,7 @@ from mode import Service
 from pipeline import metrics, topics
 from pipeline.app import Pipeline
 from pipeline.codec import decoder
+from pipeline.outbox import acked_batches
 from pipeline.identity import author_key
 from pipeline.records import Alert, AlertAction, EnrichedMention, Identity
 from pipeline.sink.clickhouse import ClickHouseWriter, WriterStopped
@@ -62,19 +63,12 @@ def register(p: Pipeline) -> None:
         metrics.SINK_BATCH_ROWS.labels(table).observe(len(rows))
         metrics.SINK_ROWS.labels(table).inc(n)
 
-    async def batches(stream):
-        """Batches of events; each batch is acked only after the loop body finished without an exception."""
-        async for events in stream.noack_take(s.sink_batch_size, within=s.sink_flush_interval):
-            yield events  # an exception in the body closes this generator here: the acks below never run
-            for e in events:
-                await stream.ack(e)
-
     dec_m, dec_a, dec_act, dec_i = (decoder(EnrichedMention), decoder(Alert), decoder(AlertAction),
                                     decoder(Identity))
 
     @p.app.agent(p.topic(topics.ENRICHED), name="sink_mentions")
     async def sink_mentions(stream):
-        async for events in batches(stream):
+        async for events in acked_batches(stream, s.sink_batch_size, s.sink_flush_interval):
             rows = [dec_m.decode(e.value) for e in events]
             await write("mentions", writer.insert_mentions, rows, events)
             prospects = {(author_key(m.channel, m.author), m.customer_id) for m in rows if m.is_prospect}
@@ -83,12 +77,12 @@ def register(p: Pipeline) -> None:
 
     @p.app.agent(p.topic(topics.ALERTS), name="sink_alerts")
     async def sink_alerts(stream):
-        async for events in batches(stream):
+        async for events in acked_batches(stream, s.sink_batch_size, s.sink_flush_interval):
             await write("alerts", writer.insert_alerts, [dec_a.decode(e.value) for e in events], events)
 
     @p.app.agent(p.topic(topics.ACTIONS), name="sink_actions")
     async def sink_actions(stream):
-        async for events in batches(stream):
+        async for events in acked_batches(stream, s.sink_batch_size, s.sink_flush_interval):
             rows = []
             for e in events:
                 try:
@@ -99,7 +93,7 @@ def register(p: Pipeline) -> None:
 
     @p.app.agent(p.topic(topics.IDENTITIES), name="sink_identities")
     async def sink_identities(stream):
-        async for events in batches(stream):
+        async for events in acked_batches(stream, s.sink_batch_size, s.sink_flush_interval):
             items = [(e.key.decode(), None if e.value is None else dec_i.decode(e.value))
                      for e in events if e.key is not None]
             await write("identities", writer.upsert_identities, items, events)

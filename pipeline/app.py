@@ -9,6 +9,7 @@ import faust
 
 from pipeline import topics
 from pipeline.escalation import EscalationConfig
+from pipeline.faust_tuning import fast_transport, short_fetch_wait
 from pipeline.kafka_config import faust_broker_config
 from pipeline.settings import Settings
 
@@ -40,29 +41,9 @@ class Pipeline:
         return self.topics[name]
 
 
-def _short_fetch_wait(max_wait_ms: int) -> None:
-    """faust-streaming hard-codes `fetch_max_wait_ms=1500` for its aiokafka consumer; cap it so a fetch that
-    found too little data returns quickly (the latency of every hop inside the worker depends on it)."""
-    import aiokafka
-    from faust.transport.drivers import aiokafka as driver
-
-    if getattr(driver.aiokafka, "_socialpulse_patched", False):
-        return
-    original = aiokafka.AIOKafkaConsumer
-
-    class Consumer(original):  # type: ignore[misc, valid-type]
-        def __init__(self, *args, **kwargs):
-            if kwargs.get("fetch_max_wait_ms", 0) > max_wait_ms:
-                kwargs["fetch_max_wait_ms"] = max_wait_ms
-            super().__init__(*args, **kwargs)
-
-    driver.aiokafka = type(aiokafka)("aiokafka_for_faust")
-    driver.aiokafka.__dict__.update(aiokafka.__dict__, AIOKafkaConsumer=Consumer, _socialpulse_patched=True)
-
-
 def create_app(s: Settings, *, with_sink: bool = True) -> Pipeline:
     """Build the Faust app for these settings and register every agent (agents/ modules)."""
-    _short_fetch_wait(25)
+    short_fetch_wait(25)
     app = faust.App(
         s.app_id,
         **faust_broker_config(s),
@@ -78,7 +59,7 @@ def create_app(s: Settings, *, with_sink: bool = True) -> Pipeline:
         broker_commit_interval=1.0,
         broker_commit_every=10_000,
         producer_acks=-1,
-        producer_linger_ms=5,
+        producer_linger_ms=0,
         producer_max_batch_size=1 << 20,
         producer_max_request_size=4 << 20,
         consumer_max_fetch_size=8 << 20,
@@ -94,6 +75,7 @@ def create_app(s: Settings, *, with_sink: bool = True) -> Pipeline:
         autodiscover=False,
         logging_config=None,
     )
+    app.transport = fast_transport(app)
     p = Pipeline(settings=s, app=app)
     # Public and internal topics: created by `socialpulse up` (pipeline.topics); declared here without creation.
     for name in (topics.RAW, topics.IDENTITIES, topics.BY_CUSTOMER, topics.ENRICHED, topics.ALERTS, topics.ACTIONS,

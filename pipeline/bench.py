@@ -326,8 +326,9 @@ def scale_out(s: Settings, docs: list[dict], workers: int, one_worker_rate: floa
         ports = [s.worker_port] + [st.s.worker_port for st in extra]
         before = [ingest_count(s.worker_host, port) for port in ports]
         brand = "scale" + uuid.uuid4().hex[:6]
+        started = time.perf_counter()  # the workers consume while the pre-load is still being produced
         preload(s, docs, brand, id_prefix="scale-")
-        _, rate = wait_rows(c, len({(d["channel"], d["id"]) for d in docs}), brand)
+        _, rate = wait_rows(c, len({(d["channel"], d["id"]) for d in docs}), brand, since=started)
         split = [ingest_count(s.worker_host, port) - b for port, b in zip(ports, before)]
     finally:
         for st in extra:
@@ -382,13 +383,14 @@ def ingest_count(host: str, port: int) -> int:
     return int(total)
 
 
-def wait_rows(c, target: int, brand: Optional[str] = None, stall_seconds: float = 30.0) -> tuple[int, float]:
-    """Wait until `target` rows (of `brand`) are in ClickHouse; return (rows, rate), timed from the call — i.e.
-    from a ready worker to the last row. (Windows inside the run flatter a staged pipeline: the first rows reach
-    ClickHouse only after the stages before the sink have worked through much of the backlog.) Stops early when
-    nothing new arrived for `stall_seconds`."""
-    called = time.perf_counter()
-    last, stalled_since = -1, called
+def wait_rows(c, target: int, brand: Optional[str] = None, stall_seconds: float = 30.0,
+              since: Optional[float] = None) -> tuple[int, float]:
+    """Wait until `target` rows (of `brand`) are in ClickHouse; return (rows, rate), timed from the call (or from
+    `since`, a `time.perf_counter()` value) — i.e. from a ready worker to the last row. (Windows inside the run
+    flatter a staged pipeline: the first rows reach ClickHouse only after the stages before the sink have worked
+    through much of the backlog.) Stops early when nothing new arrived for `stall_seconds`."""
+    called = time.perf_counter() if since is None else since
+    last, stalled_since = -1, time.perf_counter()
     while True:
         n = _count(c, brand)
         now = time.perf_counter()

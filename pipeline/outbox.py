@@ -1,20 +1,23 @@
-"""Batched, acknowledged output of one agent batch (I/O adapter over the worker's Kafka producer).
+"""Batched, acknowledged output of agent batches (I/O adapter over the worker's Kafka producer).
 
 Faust's `Topic.send` costs a FutureMessage, a channel hop and a callback per record, and a Table write queues one
-changelog record per write in a 100-record buffer. Measured on this pipeline that was most of the ~1.5 ms of CPU a
-mention cost. Agents here instead consume in batches, send their outputs straight to the app's aiokafka producer
-(which batches per partition itself), wait for the broker's acknowledgement of the whole batch, and only then ack
-the input events — so an offset is never committed before what it produced is durable, without a round trip per
-record."""
+changelog record per write in a 100-record buffer; measured on this pipeline that was most of the CPU a mention
+cost. Agents here consume in batches and send their outputs straight to the app's aiokafka producer (which batches
+per partition itself). A `Completer` then finishes each batch in the background, in order: it waits until the
+broker acknowledged the batch's outputs, sends what must only follow them (the changelog of the detect stage's
+table) and waits for that too, and only then acks the batch's input events. The agent meanwhile processes the next
+batch, so the produce round trips overlap with work instead of stalling the stage — and still no offset is
+committed before everything its batch produced is durable."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Optional, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Sequence
+
+Then = Callable[[], Awaitable[list[Any]]]
 
 
 class Outbox:
-    """Collects the sends of one batch; `drain()` waits until the broker acknowledged all of them (raises if any
-    failed — the batch is then not acked and is redelivered)."""
+    """Collects the sends of one batch (their delivery futures) until `take()`."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -24,10 +27,55 @@ class Outbox:
                    headers: Optional[list[tuple[str, bytes]]] = None) -> None:
         self.pending.append(await self.app.producer.send(topic, key, value, partition, None, headers))
 
-    async def drain(self) -> None:
+    def take(self) -> list[Any]:
         pending, self.pending = self.pending, []
-        if pending:
-            await asyncio.gather(*pending)
+        return pending
+
+
+class Completer:
+    """Finishes batches in submission order in one background task: outputs acknowledged → `then()` sent and
+    acknowledged → input events acked. At most `depth` batches wait (backpressure on the agent). A failed send
+    stops it; the next `submit` raises that error, the batch and the ones after it stay unacked and are
+    redelivered after a restart."""
+
+    def __init__(self, stream: Any, depth: int = 4) -> None:
+        self.stream = stream
+        self.queue: asyncio.Queue = asyncio.Queue(depth)
+        self.task: Optional[asyncio.Task] = None
+
+    async def submit(self, events: Sequence[Any], pending: list[Any], then: Optional[Then] = None) -> None:
+        if self.task is None:
+            self.task = asyncio.ensure_future(self._run())
+        if self.task.done():
+            self.task.result()  # raises the send error that stopped it
+        await self.queue.put((events, pending, then))
+
+    async def _run(self) -> None:
+        while True:
+            events, pending, then = await self.queue.get()
+            if pending:
+                await asyncio.gather(*pending)
+            if then is not None:
+                follow = await then()
+                if follow:
+                    await asyncio.gather(*follow)
+            for e in events:
+                await self.stream.ack(e)
+
+    def close(self) -> None:
+        """Stop (worker shutdown): batches not finished stay unacked and are redelivered."""
+        if self.task is not None:
+            self.task.cancel()
+
+
+async def completed_batches(stream: Any, size: int, within: float) -> AsyncIterator[tuple[Sequence[Any], Completer]]:
+    """Batches of events from `stream` for the loop body to process and `submit` to the completer."""
+    completer = Completer(stream)
+    try:
+        async for events in stream.noack_take(size, within=within):
+            yield events, completer
+    finally:
+        completer.close()
 
 
 async def acked_batches(stream: Any, size: int, within: float) -> AsyncIterator[Sequence[Any]]:
