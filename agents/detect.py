@@ -93,7 +93,7 @@ def register(p: Pipeline) -> None:
     async def run_batches(stream, stage: str, table: Any, dec_state: Any, handle) -> None:
         out, changelog = Outbox(p.app), table.changelog_topic.get_topic_name()
         log_out = Outbox(p.app)  # used by the completer's task only
-        async for events, completer in completed_batches(stream, s.process_batch_size, within=s.process_batch_window):
+        async for events, completer in completed_batches(stream, s.process_batch_size):
             state = TableBatch(table, dec_state)
             now = now_iso()
             for event in events:

@@ -28,7 +28,7 @@ def register(p: Pipeline) -> None:
     async def ingest(stream):
         await table.ready.wait()  # never resolve against a half-recovered identity table
         out = Outbox(p.app)
-        async for events, completer in completed_batches(stream, s.process_batch_size, within=s.process_batch_window):
+        async for events, completer in completed_batches(stream, s.process_batch_size):
             now = now_iso()
             for event in events:
                 msg = event.message

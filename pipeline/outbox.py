@@ -68,11 +68,31 @@ class Completer:
             self.task.cancel()
 
 
-async def completed_batches(stream: Any, size: int, within: float) -> AsyncIterator[tuple[Sequence[Any], Completer]]:
-    """Batches of events from `stream` for the loop body to process and `submit` to the completer."""
+async def available_batches(stream: Any, size: int) -> AsyncIterator[list[Any]]:
+    """Batches of the events that are there: wait for one, then take every event already queued for the stream
+    (at most `size`) without waiting for more. An idle stage hands over single events at once; a loaded one gets
+    bigger batches by itself, because events queue up while it works. (faust's `take` instead always waits
+    its whole `within` window unless the batch fills, which costs latency at every stage at moderate load.)
+    Acks are left to the caller."""
+    stream.enable_acks = False
+    queue = stream.channel.queue
+    events = stream.events().__aiter__()
+    try:
+        while True:
+            batch = [await events.__anext__()]
+            while len(batch) < size and not queue.empty():
+                batch.append(await events.__anext__())
+            yield batch
+    except StopAsyncIteration:  # the stream ended (worker stopping): events not yet handed over stay unacked
+        return
+
+
+async def completed_batches(stream: Any, size: int) -> AsyncIterator[tuple[Sequence[Any], Completer]]:
+    """Batches of events from `stream` (`available_batches`) for the loop body to process and `submit` to the
+    completer."""
     completer = Completer(stream)
     try:
-        async for events in stream.noack_take(size, within=within):
+        async for events in available_batches(stream, size):
             yield events, completer
     finally:
         completer.close()

@@ -72,9 +72,8 @@ class Settings:
         "Upper bound (s) of the backoff between insert retries while ClickHouse is unreachable."))
     score_text_cap: int = field(default=1000, metadata=_doc(
         "Characters of prepared text scored by VADER and the complaint model (full text is kept)."))
-    process_batch_size: int = field(default=500, metadata=_doc("Mentions scored per batch in the worker."))
-    process_batch_window: float = field(default=0.05, metadata=_doc(
-        "Seconds the ingest and detect stages collect a batch (latency per stage vs. throughput under load)."))
+    process_batch_size: int = field(default=500, metadata=_doc(
+        "Upper bound of a batch in the ingest and detect stages (a batch is what is queued when the stage is free)."))
     # --- complaints and alerts ---------------------------------------------------------------------------------
     complaint_threshold: Optional[float] = field(default=None, metadata=_doc(
         "Complaint score threshold in [0,1]. Default: the shipped model's calibrated threshold."))
@@ -228,9 +227,8 @@ def validate(s: Settings) -> None:
         raise bad("replication_factor", "expected at least 1")
     if s.sink_batch_size < 1 or s.process_batch_size < 1:
         raise bad("sink_batch_size" if s.sink_batch_size < 1 else "process_batch_size", "expected at least 1")
-    if s.sink_flush_interval <= 0 or s.process_batch_window <= 0:
-        raise bad("sink_flush_interval" if s.sink_flush_interval <= 0 else "process_batch_window",
-                  "expected a positive number of seconds")
+    if s.sink_flush_interval <= 0:
+        raise bad("sink_flush_interval", "expected a positive number of seconds")
     if s.complaint_threshold is not None and not 0.0 <= s.complaint_threshold <= 1.0:
         raise bad("complaint_threshold", "expected a number between 0 and 1")
     if s.webhook_min_severity not in _SEVERITIES:
