@@ -41,5 +41,7 @@ def test_bench_json_smoke(tmp_path):
     # replay a batch, never lose one).
     assert all(n > 0 for n in scale["split"]), scale
     assert sum(scale["split"]) >= result["mentions"]
+    assert scale["one_worker_per_s"] > 0 and scale["speedup"] == pytest.approx(
+        scale["per_s"] / scale["one_worker_per_s"], abs=0.01)
     for phase in ("1/6", "3/6", "4/6", "5/6", "6/6"):
         assert phase in proc.stderr
