@@ -24,12 +24,16 @@ def run(coro):
     return asyncio.run(coro)
 
 
+def completer_with(n_futures: int, depth: int = 4) -> tuple[RecordingStream, Completer, list[asyncio.Future]]:
+    """A completer over a recording stream and `n_futures` pending delivery futures (call inside the loop)."""
+    stream = RecordingStream()
+    loop = asyncio.get_running_loop()
+    return stream, Completer(stream, depth), [loop.create_future() for _ in range(n_futures)]
+
+
 def test_batches_complete_in_order_even_when_a_later_batch_is_acknowledged_first():
     async def scenario():
-        stream = RecordingStream()
-        c = Completer(stream)
-        loop = asyncio.get_running_loop()
-        first, second = loop.create_future(), loop.create_future()
+        stream, c, (first, second) = completer_with(2)
         log: list[str] = []
 
         def then(name):
@@ -55,10 +59,7 @@ def test_batches_complete_in_order_even_when_a_later_batch_is_acknowledged_first
 
 def test_follow_up_is_sent_only_after_the_outputs_and_events_acked_only_after_it():
     async def scenario():
-        stream = RecordingStream()
-        c = Completer(stream)
-        loop = asyncio.get_running_loop()
-        output, changelog = loop.create_future(), loop.create_future()
+        stream, c, (output, changelog) = completer_with(2)
         sent: list[str] = []
 
         async def follow():
@@ -81,10 +82,7 @@ def test_follow_up_is_sent_only_after_the_outputs_and_events_acked_only_after_it
 
 def test_a_failed_send_stops_acking_and_the_next_submit_raises_it():
     async def scenario():
-        stream = RecordingStream()
-        c = Completer(stream)
-        loop = asyncio.get_running_loop()
-        failed, later = loop.create_future(), loop.create_future()
+        stream, c, (failed, later) = completer_with(2)
         await c.submit(["x"], [failed])
         failed.set_exception(RuntimeError("broker said no"))
         later.set_result(None)
@@ -98,9 +96,7 @@ def test_a_failed_send_stops_acking_and_the_next_submit_raises_it():
 
 def test_submit_blocks_when_depth_batches_are_waiting():
     async def scenario():
-        c = Completer(RecordingStream(), depth=1)
-        loop = asyncio.get_running_loop()
-        gate = loop.create_future()
+        _, c, (gate,) = completer_with(1, depth=1)
         await c.submit(["1"], [gate])  # taken by the task
         await asyncio.sleep(0)
         await c.submit(["2"], [])  # fills the queue
