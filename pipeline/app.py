@@ -9,7 +9,7 @@ import faust
 
 from pipeline import topics
 from pipeline.escalation import EscalationConfig
-from pipeline.faust_tuning import fast_transport, short_fetch_wait
+from pipeline.faust_tuning import short_fetch_wait
 from pipeline.kafka_config import faust_broker_config
 from pipeline.settings import Settings
 
@@ -75,7 +75,6 @@ def create_app(s: Settings, *, with_sink: bool = True) -> Pipeline:
         autodiscover=False,
         logging_config=None,
     )
-    app.transport = fast_transport(app)
     p = Pipeline(settings=s, app=app)
     # Public and internal topics: created by `socialpulse up` (pipeline.topics); declared here without creation.
     for name in (topics.RAW, topics.IDENTITIES, topics.BY_CUSTOMER, topics.ENRICHED, topics.ALERTS, topics.ACTIONS,

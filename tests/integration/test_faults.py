@@ -134,6 +134,11 @@ def test_worker_sigkill_mid_replay_loses_and_duplicates_nothing(running_stack, s
           f"{time.monotonic() - killed_at:.1f}s (count FINAL={final}, uniqExact={unique}, duplicate alerts={dup_alerts})")
     assert final == unique == n
     assert dup_alerts == 0
+    # ... and the restarted worker commits every partition to its end: no offset left unacknowledged for good
+    # (faust's resume-before-seek race used to leave one behind, which stops a partition's commits).
+    from pipeline.drain import wait_drained
+
+    assert wait_drained(s, timeout=60) == {}
 
 
 def test_clickhouse_down_30s_mid_replay(running_stack, s):

@@ -1,11 +1,10 @@
-"""The batch completer (ordering, backpressure, failure) and the hand-driven coroutine runner of the consumer fix."""
+"""The batch completer (ordering, backpressure, failure) and the detect stage's per-batch table writes."""
 from __future__ import annotations
 
 import asyncio
 
 import pytest
 
-from pipeline.faust_tuning import finish
 from pipeline.outbox import Completer
 
 
@@ -111,51 +110,6 @@ def test_submit_blocks_when_depth_batches_are_waiting():
     assert run(scenario()) is True
 
 
-def test_finish_resumes_a_hand_started_coroutine_with_the_awaited_result():
-    async def scenario():
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-
-        async def work():
-            value = await fut
-            await asyncio.sleep(0)
-            return value * 2
-
-        coro = work()
-        awaiting = coro.send(None)  # started by hand: suspended on `fut`
-        assert awaiting is fut
-        task = asyncio.ensure_future(finish(coro, awaiting))
-        loop.call_later(0.01, fut.set_result, 21)
-        return await task
-
-    assert run(scenario()) == 42
-
-
-def test_finish_delivers_cancellation_into_the_coroutine():
-    async def scenario():
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        cleaned: list[bool] = []
-
-        async def work():
-            try:
-                await fut
-            finally:
-                cleaned.append(True)
-
-        coro = work()
-        task = asyncio.ensure_future(finish(coro, coro.send(None)))
-        await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return cleaned, fut.cancelled()
-
-    cleaned, fut_cancelled = run(scenario())
-    assert cleaned == [True]
-    assert not fut_cancelled  # the future belongs to whoever set it up; only the coroutine is unwound
-
-
 def test_table_batch_decodes_once_and_writes_one_changelog_record_per_key():
     from types import SimpleNamespace
 
@@ -174,4 +128,5 @@ def test_table_batch_decodes_once_and_writes_one_changelog_record_per_key():
     assert records == [(b"c1", encode(CustomerHistory(seen=["a", "b", "c"])), 3), (b"gone", None, 1)]
     assert store == {b"c1": encode(CustomerHistory(seen=["a", "b", "c"]))}
     assert batch.apply() == []  # a batch's changes are applied once
+
 
