@@ -30,6 +30,7 @@ def register(p: Pipeline) -> None:
         out = Outbox(p.app)
         async for events, completer in completed_batches(stream, s.process_batch_size):
             now = now_iso()
+            scored = 0
             for event in events:
                 msg = event.message
                 result = processor.process(RawMessage(msg.topic, msg.partition, msg.offset, int(msg.timestamp * 1000),
@@ -39,6 +40,7 @@ def register(p: Pipeline) -> None:
                     dlq.labels(result.stage).inc()
                     await out.send(topics.DEADLETTER, msg.key, encode(result))
                 else:
-                    ok.inc()
+                    scored += 1
                     await out.send(topics.BY_CUSTOMER, result.customer_id.encode(), encode(result))
+            ok.inc(scored)
             await completer.submit(events, out.take())

@@ -135,7 +135,8 @@ def test_worker_sigkill_mid_replay_loses_and_duplicates_nothing(running_stack, s
     assert final == unique == n
     assert dup_alerts == 0
     # ... and the restarted worker commits every partition to its end: no offset left unacknowledged for good
-    # (faust's resume-before-seek race used to leave one behind, which stops a partition's commits).
+    # (faust's resume-before-seek after a restart left one behind with a faster fetch loop, which stops that
+    # partition's commits for good; see docs/benchmarks.md).
     from pipeline.drain import wait_drained
 
     assert wait_drained(s, timeout=60) == {}
