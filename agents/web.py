@@ -1,7 +1,7 @@
 """Worker web routes: /metrics (Prometheus) and /health on the worker's own port."""
 from __future__ import annotations
 
-from pipeline import metrics
+from pipeline import faust_compat, metrics
 from pipeline.app import Pipeline
 
 
@@ -16,9 +16,10 @@ def register(p: Pipeline) -> None:
     async def observe_lag() -> None:
         """Consumer lag per topic (high-water mark − committed offset) for the partitions this worker owns."""
         consumer = app.consumer
+        done = faust_compat.committed_offsets(app)
         lag: dict[str, int] = {}
         for tp in consumer.assignment():
-            committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - Faust keeps it, no public getter
+            committed = done.get(tp)
             high = consumer.highwater(tp)
             if high is None:
                 continue

@@ -9,7 +9,7 @@ import faust
 
 from pipeline import topics
 from pipeline.escalation import EscalationConfig
-from pipeline.faust_tuning import short_fetch_wait
+from pipeline import faust_compat
 from pipeline.kafka_config import faust_broker_config
 from pipeline.settings import Settings
 
@@ -43,7 +43,8 @@ class Pipeline:
 
 def create_app(s: Settings, *, with_sink: bool = True) -> Pipeline:
     """Build the Faust app for these settings and register every agent (agents/ modules)."""
-    short_fetch_wait(25)
+    faust_compat.check_versions()
+    faust_compat.short_fetch_wait(25)
     app = faust.App(
         s.app_id,
         **faust_broker_config(s),
@@ -75,6 +76,7 @@ def create_app(s: Settings, *, with_sink: bool = True) -> Pipeline:
         autodiscover=False,
         logging_config=None,
     )
+    faust_compat.install(app)  # the delivery gate: docs/guarantees.md, "Offsets"
     p = Pipeline(settings=s, app=app)
     # Public and internal topics: created by `socialpulse up` (pipeline.topics); declared here without creation.
     for name in (topics.RAW, topics.IDENTITIES, topics.BY_CUSTOMER, topics.ENRICHED, topics.ALERTS, topics.ACTIONS,

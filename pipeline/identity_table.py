@@ -15,7 +15,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from mode import Service
 
-from pipeline import metrics
+from pipeline import faust_compat, metrics
 from pipeline.codec import decoder
 from pipeline.records import Identity
 from pipeline.settings import Settings
@@ -62,7 +62,7 @@ class IdentityTable(Service):
         await self._consumer.start()
         partitions = self._consumer.partitions_for_topic(IDENTITIES) or set()
         if not partitions:
-            partitions = await self._consumer._client._wait_on_metadata(IDENTITIES) or set()  # noqa: SLF001
+            partitions = await faust_compat.wait_on_metadata(self._consumer, IDENTITIES)
         tps = [TopicPartition(IDENTITIES, p) for p in sorted(partitions)]
         self._consumer.assign(tps)
         await self._consumer.seek_to_beginning(*tps)

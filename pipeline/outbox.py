@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Sequence
 
+from pipeline import faust_compat
+
 Then = Callable[[], Awaitable[list[Any]]]
 
 
@@ -75,7 +77,7 @@ async def available_batches(stream: Any, size: int) -> AsyncIterator[list[Any]]:
     its whole `within` window unless the batch fills, which costs latency at every stage at moderate load.)
     Acks are left to the caller."""
     stream.enable_acks = False
-    queue = stream.channel.queue
+    queue = faust_compat.stream_queue(stream)
     events = stream.events().__aiter__()
     try:
         while True:
