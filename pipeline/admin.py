@@ -25,6 +25,14 @@ def ensure_kafka_topics(s: Settings) -> list[str]:
 
 def consumer_lag(s: Settings, group: Optional[str] = None) -> dict[str, int]:
     """Per topic: end offset minus the group's committed offset, summed over partitions (missing commit = 0)."""
+    lag: dict[str, int] = {}
+    for (topic, _), (done, end) in partition_offsets(s, group).items():
+        lag[topic] = lag.get(topic, 0) + max(0, end - done)
+    return lag
+
+
+def partition_offsets(s: Settings, group: Optional[str] = None) -> dict[tuple[str, int], tuple[int, int]]:
+    """Per (topic, partition) the group consumes: (committed offset, end offset); a missing commit counts as 0."""
     from kafka import KafkaConsumer, TopicPartition
 
     group = group or s.app_id
@@ -35,12 +43,12 @@ def consumer_lag(s: Settings, group: Optional[str] = None) -> dict[str, int]:
         topics = ({tp.topic for tp in committed} | {spec.name for spec in topic_specs(s.partitions)}) - {DEADLETTER}
         tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
         ends = consumer.end_offsets(tps)
-        lag: dict[str, int] = {}
+        out: dict[tuple[str, int], tuple[int, int]] = {}
         for tp in tps:
             meta = committed.get(tp)
-            done = meta.offset if meta is not None and meta.offset >= 0 else 0
-            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, ends.get(tp, 0) - done)
-        return lag
+            out[(tp.topic, tp.partition)] = (meta.offset if meta is not None and meta.offset >= 0 else 0,
+                                             ends.get(tp, 0))
+        return out
     finally:
         consumer.close()
         admin.close()

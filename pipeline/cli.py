@@ -216,11 +216,13 @@ def customers_erase(s: Settings, customer_id: str) -> None:
 @main.command(context_settings=CONTEXT)
 @common_options
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Give up after this many seconds.")
-def drain(s: Settings, timeout: float) -> None:
+@click.option("--stall-after", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Report a partition whose commit has not moved for this many seconds while others move.")
+def drain(s: Settings, timeout: float, stall_after: float) -> None:
     """Wait until every topic the worker consumes has no lag (the sink commits only after ClickHouse inserts)."""
     from pipeline.drain import wait_drained
 
-    lag = wait_drained(s, timeout=timeout, echo=click.echo)
+    lag = wait_drained(s, timeout=timeout, echo=click.echo, stall_after=stall_after)
     if lag:
         raise UserError(f"still {sum(lag.values())} messages behind after {timeout:.0f}s: "
                         + ", ".join(f"{t}={n}" for t, n in sorted(lag.items()) if n)

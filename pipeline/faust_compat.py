@@ -74,6 +74,8 @@ class PartitionState:
     next: Optional[int] = None          # next offset expected from the fetcher (None: the first one fetched)
     floor: Optional[int] = None         # lowest offset not known done (the committed offset, or the first fetched)
     dropped_from: Optional[int] = None  # lowest offset dropped since the last seek (to seek back to)
+    pending: bool = False               # a seek was requested, to be applied between two fetches
+    committed: Optional[int] = None     # the committed offset of the requested seek
 
 
 class DeliveryGate:
@@ -101,19 +103,39 @@ class DeliveryGate:
             st.epoch += 1
             st.sought, st.next, st.floor = False, None, None
 
-    def sought(self, tp: Hashable, committed: Optional[int]) -> Optional[int]:
-        """The partition was sought to `committed` (None or 0: no committed offset; the consumer's own position).
-        Returns an offset the caller must still seek it to (records were dropped from a position that no seek
-        reset), else None."""
+    def request_seek(self, tp: Hashable, committed: Optional[int]) -> None:
+        """faust sought the partition to `committed` (None: no committed offset). Records may still have been
+        fetched after that seek and dropped here; the seek is therefore applied again by `apply_seeks`, between two
+        fetches, where nothing can consume records behind its back."""
         st = self.state(tp)
-        reseek = None
-        if not committed and st.dropped_from is not None:
-            reseek = st.dropped_from if committed is None else min(committed, st.dropped_from)
-        start = reseek if reseek is not None else committed
         st.epoch += 1
-        st.sought, st.dropped_from = True, None
-        st.next = st.floor = start
-        return reseek
+        st.sought, st.next, st.floor = False, None, None
+        st.pending, st.committed = True, committed
+
+    def apply_seeks(self) -> list[tuple[Hashable, Optional[int]]]:
+        """Mark every partition with a requested seek as sought; return (partition, offset to seek it to now, or
+        None when its position is untouched: no committed offset and nothing dropped)."""
+        out = []
+        for tp, st in self.parts.items():
+            if st.pending:
+                out.append((tp, self.sought(tp, st.committed)))
+        return out
+
+    def sought(self, tp: Hashable, committed: Optional[int]) -> Optional[int]:
+        """Mark the partition sought (call it right before seeking it, with no fetch in between). Returns the offset
+        to seek it to — `committed`, else the first record dropped since the last seek — or None (no committed
+        offset and nothing dropped: the consumer's position is untouched)."""
+        st = self.state(tp)
+        if committed:
+            target: Optional[int] = committed
+        elif st.dropped_from is not None:
+            target = 0 if committed == 0 else st.dropped_from
+        else:
+            target = committed
+        st.epoch += 1
+        st.sought, st.pending, st.dropped_from = True, False, None
+        st.next = st.floor = target
+        return target
 
     def batch_epoch(self, tp: Hashable) -> Optional[int]:
         """The epoch to tag a just-fetched batch of `tp` with, or None when its records must be dropped."""
@@ -250,13 +272,20 @@ def _safe_consumer_class() -> type:
                 self._read_offset[tp] = offset if offset is not None and offset >= 0 else None
                 if offset:
                     self._committed_offset[tp] = offset
-                if self._is_changelog_tp(tp):
-                    continue
-                reseek = self.gate.sought(tp, offset)
-                if reseek is not None:
-                    await self._seek(tp, reseek)
-                    log.info("re-seek %s[%d] to %d (records fetched before its seek were dropped)",
-                             tp.topic, tp.partition, reseek)
+                if not self._is_changelog_tp(tp):
+                    self.gate.request_seek(tp, offset)
+
+        async def _apply_seeks(self) -> None:
+            """Between two fetches (nothing consumes records meanwhile): seek every partition faust sought again, to
+            where nothing dropped is left behind, and open it for delivery."""
+            applied = self.gate.apply_seeks()
+            for tp, target in applied:
+                if target is not None:
+                    await self._seek(tp, target)
+            if applied:
+                log.info("delivery gate: %d partitions sought (%s); %d records fetched before their seek dropped "
+                         "so far", len(applied), ", ".join(f"{tp.topic}[{tp.partition}]@{t}" for tp, t in applied),
+                         self.gate.dropped)
 
         def ack(self, message: Any) -> bool:
             if message.generation_id is not None and message.generation_id != self.app.consumer_generation_id:
@@ -330,7 +359,7 @@ def _safe_consumer_class() -> type:
             if self.app.rebalancing or not self.flow_active:
                 return
             assignment = self._stream_tps(self.assignment())
-            if any(not self.gate.state(tp).sought for tp in assignment):
+            if any(not (st := self.gate.state(tp)).sought and not st.pending for tp in assignment):
                 await self.perform_seek()
 
         async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - exercised on real brokers
@@ -347,6 +376,7 @@ def _safe_consumer_class() -> type:
                 while not (consumer_should_stop() or fetcher_should_stop()):
                     set_flag(CONSUMER_FETCHING)
                     await self._heal_unsought()
+                    await self._apply_seeks()
                     batch = await self._fetch()
                     await asyncio.sleep(0)
                     for i, (tp, message, epoch) in enumerate(batch):
@@ -374,6 +404,7 @@ def _safe_consumer_class() -> type:
                             self._n_acked = 0
                             await self.commit()
                         if not await self._deliver(callback, message):
+                            log.info("delivery of %s[%d]@%d abandoned (rebalance)", tp.topic, tp.partition, offset)
                             if epoch != -1:
                                 gate.drop(tp, offset)
                                 gate.unsought([tp])

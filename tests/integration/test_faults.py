@@ -142,6 +142,49 @@ def test_worker_sigkill_mid_replay_loses_and_duplicates_nothing(running_stack, s
     assert wait_drained(s, timeout=60) == {}
 
 
+def test_one_of_two_workers_sigkilled_mid_replay(running_stack, s, tmp_path):
+    """A second worker joins the group mid-replay (a rebalance), is SIGKILLed (another one when its session
+    expires); the survivor takes its partitions over: every mention exactly once, every partition committed."""
+    import dataclasses
+    import sys
+
+    from pipeline.drain import wait_drained
+    from pipeline.services.process import ManagedProcess, free_port
+    from pipeline.stack import settings_env
+
+    n = 40_000
+    brand = "kill2w" + uuid.uuid4().hex[:6]
+    s2 = dataclasses.replace(s, worker_port=free_port(), data_dir=tmp_path / "second")
+    second = ManagedProcess("worker", tmp_path / "second" / "run")
+
+    def ready() -> bool:
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://{s2.worker_host}:{s2.worker_port}/health", timeout=2) as r:
+            return r.status == 200
+
+    producer = produce_in_background(s, synthetic_mentions(brand, n), rate=2500)
+    second.launch([sys.executable, "-m", "pipeline.cli", "worker"], ready, timeout=120, env=settings_env(s2),
+                  interval=0.3, failure="the second worker did not start")
+    deadline = time.monotonic() + 120
+    while rows_so_far(s, brand) < n // 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pid = second.pid()
+    assert pid is not None
+    at_kill = rows_so_far(s, brand)
+    os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    producer.join(300)
+    wait_rows(s, brand, n, timeout=400)
+    final, unique, dup_alerts = counts(s, brand)
+    print(f"\n[fault] SIGKILL one of two workers at {at_kill}/{n} rows; all {unique} rows after "
+          f"{time.monotonic() - killed_at:.1f}s (count FINAL={final}, duplicate alerts={dup_alerts})")
+    assert final == unique == n
+    assert dup_alerts == 0
+    assert wait_drained(s, timeout=60) == {}
+    assert running_stack.worker.pid() is not None, "the surviving worker must keep running"
+
+
 def test_clickhouse_down_30s_mid_replay(running_stack, s):
     n = 20_000
     brand = "chdown" + uuid.uuid4().hex[:6]
@@ -159,6 +202,9 @@ def test_clickhouse_down_30s_mid_replay(running_stack, s):
     print(f"\n[fault] ClickHouse stopped 30s mid-replay; all {unique}/{n} rows {recover:.1f}s after it returned")
     assert final == unique == n
     assert running_stack.worker.pid() == worker_pid, "the worker must ride out a ClickHouse outage"
+    from pipeline.drain import wait_drained
+
+    assert wait_drained(s, timeout=60) == {}
 
 
 def test_kafka_broker_restart_mid_replay(running_stack, s):
@@ -180,6 +226,9 @@ def test_kafka_broker_restart_mid_replay(running_stack, s):
     print(f"\n[fault] Kafka broker restarted mid-replay; all {unique}/{n} rows {time.monotonic() - back:.1f}s after")
     assert final == unique == n
     assert running_stack.worker.pid() == worker_pid, "the worker must ride out a broker restart"
+    from pipeline.drain import wait_drained
+
+    assert wait_drained(s, timeout=60) == {}
 
 
 def test_identity_table_rebuilt_after_worker_restart(running_stack, s, tmp_path):

@@ -27,8 +27,12 @@ def test_records_fetched_before_the_seek_are_dropped_and_the_partition_sought_ba
     assert gate.batch_epoch(TP) is None  # fetched in faust's resume-before-seek window
     assert gate.accept(TP, 100, None) == (DROP, None)
     assert gate.accept(TP, 101, None) == (DROP, None)
-    # committed offset known: the seek itself repositions the fetcher
-    assert gate.sought(TP, 90) is None
+    # faust's seek is requested, then applied between two fetches: records dropped after faust's own seek are
+    # fetched again from the committed offset
+    gate.request_seek(TP, 90)
+    assert gate.accept(TP, 90, gate.batch_epoch(TP)) == (DROP, None)
+    assert gate.apply_seeks() == [(TP, 90)]
+    assert gate.apply_seeks() == []
     epoch = gate.batch_epoch(TP)
     assert gate.accept(TP, 90, epoch) == (DELIVER, None)
     assert gate.floor(TP) == 90
@@ -42,6 +46,14 @@ def test_without_committed_offset_the_partition_is_sought_back_to_the_first_drop
     assert gate.sought(TP, None) == 5
     assert gate.floor(TP) == 5
     assert gate.dropped == 2
+
+
+def test_no_committed_offset_and_nothing_dropped_leaves_the_position_alone():
+    gate = DeliveryGate()
+    gate.unsought([TP])
+    assert gate.sought(TP, None) is None
+    assert gate.accept(TP, 42, gate.batch_epoch(TP)) == (DELIVER, None)
+    assert gate.floor(TP) == 42
 
 
 def test_a_batch_fetched_before_a_later_seek_is_dropped_at_delivery():
