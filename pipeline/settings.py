@@ -74,6 +74,8 @@ class Settings:
         "Characters of prepared text scored by VADER and the complaint model (full text is kept)."))
     process_batch_size: int = field(default=500, metadata=_doc(
         "Upper bound of a batch in the ingest and detect stages (a batch is what is queued when the stage is free)."))
+    uvloop: bool = field(default=True, metadata=_doc(
+        "Run the worker on uvloop (a faster asyncio event loop); false: the standard asyncio loop."))
     # --- complaints and alerts ---------------------------------------------------------------------------------
     complaint_threshold: Optional[float] = field(default=None, metadata=_doc(
         "Complaint score threshold in [0,1]. Default: the shipped model's calibrated threshold."))

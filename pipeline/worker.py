@@ -10,6 +10,13 @@ def run_worker(s: Settings) -> None:
 
     from pipeline.app import create_app
 
+    if s.uvloop:
+        import asyncio
+
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # before faust creates its loops (and its consumer's)
+
     p = create_app(s)
     level = {"warn": "warn", "warning": "warn"}.get(s.log_level.lower(), s.log_level.lower())
     # Port and bind address come from the app's web_* settings (127.0.0.1 by default: two workers on one host
