@@ -17,11 +17,8 @@ from pipeline.escalation import BrandSpikeState, CustomerHistory, is_duplicate, 
     observe_negative, spike_alert
 from pipeline.ingest import dead_letter, parse_timestamp
 from pipeline.outbox import Outbox, completed_batches
+from pipeline.packing import KIND_HEADER, LINK, MERGE, PACKED, Packer, unpack
 from pipeline.records import EnrichedMention
-
-LINK = b"link"
-MERGE = b"merge"
-KIND_HEADER = "sp-kind"
 
 
 class TableBatch:
@@ -82,25 +79,41 @@ def register(p: Pipeline) -> None:
         metrics.ALERTS.labels(alert.type, alert.severity).inc()
         await out.send(topics.ALERTS, key, encode(alert))
 
-    async def reject(out: Outbox, event, stage: str, exc: Exception) -> None:
-        """A record this stage cannot handle (a bug or a foreign producer): dead-letter it, keep going."""
+    async def reject(out: Outbox, event, stage: str, exc: Exception, key: Optional[bytes] = None,
+                     value: Optional[bytes] = None) -> None:
+        """A record this stage cannot handle (a bug or a foreign producer): dead-letter it, keep going. A record of a
+        packed message is dead-lettered with its own key and value (and the packed message's offset)."""
         msg = event.message
         metrics.DEADLETTERS.labels(stage).inc()
-        letter = dead_letter(f"{type(exc).__name__}: {exc}", stage, msg.topic, msg.partition, msg.offset, msg.key,
-                             msg.value, now_iso())
-        await out.send(topics.DEADLETTER, msg.key, encode(letter))
+        letter = dead_letter(f"{type(exc).__name__}: {exc}", stage, msg.topic, msg.partition, msg.offset,
+                             msg.key if key is None else key, msg.value if value is None else value, now_iso())
+        await out.send(topics.DEADLETTER, msg.key if key is None else key, encode(letter))
 
-    async def run_batches(stream, stage: str, table: Any, dec_state: Any, handle) -> None:
+    async def run_batches(stream, stage: str, table: Any, dec_state: Any, handle_one) -> None:
+        """Batches of events (packed or single records) → `handle_one(out, state, key, value, partition, now,
+        negatives)` per record; table changes and packed negatives follow the batch (module docstring)."""
         out, changelog = Outbox(p.app), table.changelog_topic.get_topic_name()
         log_out = Outbox(p.app)  # used by the completer's task only
+        negatives = Packer(s.partitions)
         async for events, completer in completed_batches(stream, s.process_batch_size):
             state = TableBatch(table, dec_state)
             now = now_iso()
             for event in events:
+                partition = event.message.partition
                 try:
-                    await handle(out, state, event, now)
+                    if dict(event.headers or {}).get(KIND_HEADER) == PACKED:
+                        for key, value in unpack(event.value):
+                            try:
+                                await handle_one(out, state, key, value, partition, now, negatives)
+                            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
+                                await reject(out, event, stage, exc, key, value)
+                    else:
+                        await handle_event(out, state, event, now, handle_one, negatives)
                 except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
                     await reject(out, event, stage, exc)
+            for partition, value in negatives.messages():
+                await out.send(topics.NEGATIVES, None, value, partition=partition,
+                               headers=[(KIND_HEADER, PACKED)])
             records = state.apply()
 
             async def send_changelog(records=records) -> list[Any]:
@@ -112,9 +125,10 @@ def register(p: Pipeline) -> None:
 
     @p.app.agent(p.topic(topics.BY_CUSTOMER), name="detect")
     async def detect(stream):
-        await run_batches(stream, "detect", history, dec_history, handle)
+        await run_batches(stream, "detect", history, dec_history, handle_mention)
 
-    async def handle(out: Outbox, state: TableBatch, event, now: str) -> None:
+    async def handle_event(out: Outbox, state: TableBatch, event, now: str, handle_one, negatives: Packer) -> None:
+        """A single (unpacked) record: a link/merge of the identities stage, or a mention from an older worker."""
         key: bytes = event.key
         partition = event.message.partition
         kind = dict(event.headers or {}).get(KIND_HEADER)
@@ -130,31 +144,36 @@ def register(p: Pipeline) -> None:
             other = dec_history.decode(event.value)
             state.set(key, other if current is None else merge_histories(current, other), partition)
             return
-        m = dec_mention.decode(event.value)
+        await handle_one(out, state, key, event.value, partition, now, negatives)
+
+    async def handle_mention(out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int, now: str,
+                             negatives: Packer) -> None:
+        m = dec_mention.decode(value)
         h = state.get(key) or CustomerHistory()
         if is_duplicate(h, m.mention_id):
             # Re-emit the row (the sink is idempotent) in case the first emit was lost in a crash; never
             # re-alert: the history already counts this mention.
             dup.inc()
-            await out.send(topics.ENRICHED, key, event.value)
+            await out.send(topics.ENRICHED, key, value)
             return
         h, alert = observe(h, m, parse_timestamp(m.created_at).timestamp(), now, cfg)
         ok.inc()
-        await out.send(topics.ENRICHED, key, event.value)
+        await out.send(topics.ENRICHED, key, value)
         if alert is not None:
             await raise_alert(out, key, alert)
         state.set(key, h, partition)
         if m.brand and m.sentiment.label == "negative":
-            await out.send(topics.NEGATIVES, m.brand.encode(), event.value)
+            negatives.add(m.brand.encode(), value)
 
     @p.app.agent(p.topic(topics.NEGATIVES), name="spikes")
     async def spike_detector(stream):
         await run_batches(stream, "spikes", spikes, dec_spike, handle_negative)
 
-    async def handle_negative(out: Outbox, state: TableBatch, event, now: str) -> None:
-        m = dec_mention.decode(event.value)
-        current, spike = observe_negative(state.get(event.key) or BrandSpikeState(), m.brand or "",
+    async def handle_negative(out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int, now: str,
+                              negatives: Packer) -> None:
+        m = dec_mention.decode(value)
+        current, spike = observe_negative(state.get(key) or BrandSpikeState(), m.brand or "",
                                           parse_timestamp(m.created_at).timestamp(), cfg)
-        state.set(event.key, current, event.message.partition)
+        state.set(key, current, partition)
         if spike is not None:
-            await raise_alert(out, event.key, spike_alert(spike, m, now, cfg))
+            await raise_alert(out, key, spike_alert(spike, m, now, cfg))

@@ -5,9 +5,8 @@ from pipeline import metrics, topics
 from pipeline.app import Pipeline
 from pipeline.codec import decoder
 from pipeline.identity import prospect_id
+from pipeline.packing import KIND_HEADER, LINK
 from pipeline.records import Identity
-
-from agents.detect import KIND_HEADER, LINK
 
 
 def register(p: Pipeline) -> None:

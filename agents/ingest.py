@@ -1,6 +1,7 @@
 """Stage 1 (on `mentions.raw`): validate, normalise, score sentiment + complaint, resolve the author; re-key by
-customer id onto `mentions.by_customer`; rejects to `mentions.deadletter`. Batched (see `pipeline.outbox`): a batch
-is acked only after the broker acknowledged everything it produced."""
+customer id onto `mentions.by_customer`, packed: one message per target partition and batch (`pipeline.packing`);
+rejects to `mentions.deadletter`. Batched (see `pipeline.outbox`): a batch is acked only after the broker
+acknowledged everything it produced."""
 from __future__ import annotations
 
 from pipeline import metrics, topics
@@ -9,6 +10,7 @@ from pipeline.codec import encode
 from pipeline.complaints import ComplaintModel
 from pipeline.identity_table import IdentityTable
 from pipeline.outbox import Outbox, completed_batches
+from pipeline.packing import KIND_HEADER, PACKED, Packer
 from pipeline.processor import MentionProcessor, RawMessage
 from pipeline.records import DeadLetter
 
@@ -28,6 +30,7 @@ def register(p: Pipeline) -> None:
     async def ingest(stream):
         await table.ready.wait()  # never resolve against a half-recovered identity table
         out = Outbox(p.app)
+        packer = Packer(s.partitions)
         async for events, completer in completed_batches(stream, s.process_batch_size):
             now = now_iso()
             scored = 0
@@ -41,6 +44,9 @@ def register(p: Pipeline) -> None:
                     await out.send(topics.DEADLETTER, msg.key, encode(result))
                 else:
                     scored += 1
-                    await out.send(topics.BY_CUSTOMER, result.customer_id.encode(), encode(result))
+                    packer.add(result.customer_id.encode(), encode(result))
+            for partition, value in packer.messages():
+                await out.send(topics.BY_CUSTOMER, None, value, partition=partition,
+                               headers=[(KIND_HEADER, PACKED)])
             ok.inc(scored)
             await completer.submit(events, out.take())

@@ -5,7 +5,7 @@ from typing import Optional
 
 from pipeline.kafka_config import kafka_python_config
 from pipeline.settings import Settings
-from pipeline.topics import DEADLETTER, ensure_topics, topic_specs
+from pipeline.topics import ensure_topics
 
 
 def kafka_admin(s: Settings, timeout_ms: int = 10000):
@@ -23,31 +23,43 @@ def ensure_kafka_topics(s: Settings) -> list[str]:
         admin.close()
 
 
-def consumer_lag(s: Settings, group: Optional[str] = None) -> dict[str, int]:
-    """Per topic: end offset minus the group's committed offset, summed over partitions (missing commit = 0)."""
+def consumer_lag(s: Settings) -> dict[str, int]:
+    """Per topic the pipeline consumes: end offset minus committed offset, summed over partitions (missing
+    commit = 0). Topics read by the sink count with the sink's group, the others with the worker's."""
     lag: dict[str, int] = {}
-    for (topic, _), (done, end) in partition_offsets(s, group).items():
+    for (topic, _), (done, end) in partition_offsets(s).items():
         lag[topic] = lag.get(topic, 0) + max(0, end - done)
     return lag
 
 
-def partition_offsets(s: Settings, group: Optional[str] = None) -> dict[tuple[str, int], tuple[int, int]]:
-    """Per (topic, partition) the group consumes: (committed offset, end offset); a missing commit counts as 0."""
+def consumer_groups(s: Settings) -> dict[str, list[str]]:
+    """Consumer group → the topics it consumes: the faust worker's group and the sink's."""
+    from pipeline.sink.service import SINK_TOPICS, sink_group
+    from pipeline.topics import ALERTS, BY_CUSTOMER, IDENTITIES, NEGATIVES, RAW
+
+    worker = [RAW, BY_CUSTOMER, NEGATIVES, IDENTITIES] + ([ALERTS] if s.webhook_urls else [])  # webhooks read alerts
+    return {s.app_id: worker, sink_group(s): list(SINK_TOPICS)}
+
+
+def partition_offsets(s: Settings) -> dict[tuple[str, int], tuple[int, int]]:
+    """Per (topic, partition) the pipeline consumes: (committed offset, end offset); a missing commit counts as 0.
+    A topic two groups read (the worker's and the sink's) counts with the group further behind."""
     from kafka import KafkaConsumer, TopicPartition
 
-    group = group or s.app_id
     admin = kafka_admin(s)
     consumer = KafkaConsumer(**kafka_python_config(s), group_id=None, enable_auto_commit=False)
     try:
-        committed = admin.list_consumer_group_offsets(group)
-        topics = ({tp.topic for tp in committed} | {spec.name for spec in topic_specs(s.partitions)}) - {DEADLETTER}
-        tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
-        ends = consumer.end_offsets(tps)
         out: dict[tuple[str, int], tuple[int, int]] = {}
-        for tp in tps:
-            meta = committed.get(tp)
-            out[(tp.topic, tp.partition)] = (meta.offset if meta is not None and meta.offset >= 0 else 0,
-                                             ends.get(tp, 0))
+        for group, names in consumer_groups(s).items():
+            committed = admin.list_consumer_group_offsets(group)
+            tps = [TopicPartition(t, p) for t in names for p in (consumer.partitions_for_topic(t) or ())]
+            ends = consumer.end_offsets(tps)
+            for tp in tps:
+                meta = committed.get(tp)
+                done = meta.offset if meta is not None and meta.offset >= 0 else 0
+                key = (tp.topic, tp.partition)
+                if key not in out or done < out[key][0]:
+                    out[key] = (done, ends.get(tp, 0))
         return out
     finally:
         consumer.close()

@@ -16,6 +16,24 @@ import tempfile
 import time
 
 
+def measure(bootstrap: str, topic: str, records: int, *, mode: str = "empty", consumer: str = "stock",
+            out_topic: str = "", timeout: float = 600.0) -> float:
+    """Run this module as a subprocess on a pre-loaded topic (a fresh consumer group); return its records/s."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    argv = [sys.executable, "-m", "pipeline.floor_agent", "--bootstrap", bootstrap, "--topic", topic, "--records",
+            str(records), "--mode", mode, "--consumer", consumer] + (["--out-topic", out_topic] if out_topic else [])
+    done = subprocess.run(argv, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                          timeout=timeout)
+    lines = [ln[ln.index("{"):] for ln in done.stdout.splitlines() if "{" in ln]  # after the terminal's escapes
+    if not lines:
+        raise RuntimeError(f"the {mode} faust agent printed no result (exit {done.returncode}): "
+                           f"{(done.stderr or done.stdout)[-600:]}")
+    return float(json.loads(lines[-1])["per_s"])
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m pipeline.floor_agent", description=__doc__.split("\n\n")[0])
     ap.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")

@@ -42,7 +42,7 @@ def main() -> None:
             out = subprocess.run([sys.executable, "-m", "pipeline.floor_agent", "--bootstrap", a.bootstrap,
                                   "--topic", topic, "--records", str(a.records), "--consumer", consumer],
                                  cwd=ROOT, capture_output=True, text=True, timeout=600)
-            line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+            line = [ln[ln.index("{"):] for ln in out.stdout.splitlines() if "{" in ln]
             if not line:
                 raise SystemExit(f"{consumer} run printed no result:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
             rates[consumer].append(json.loads(line[-1])["per_s"])

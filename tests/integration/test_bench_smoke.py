@@ -11,7 +11,8 @@ import pytest
 pytestmark = pytest.mark.integration
 
 CONTRACT = {"vader_only_per_s", "pipeline_per_s", "ratio", "alert_latency_ms", "queryable_latency_ms",
-            "worker_peak_rss_mb", "identity_recovery_s"}
+            "worker_peak_rss_mb", "identity_recovery_s", "faust_floor_per_s", "naive_faust_per_s", "ratio_to_floor",
+            "speedup_vs_naive"}
 
 
 def test_bench_json_smoke(tmp_path):
@@ -24,6 +25,10 @@ def test_bench_json_smoke(tmp_path):
     assert CONTRACT <= set(result), sorted(result)
     assert result["vader_only_per_s"] > 0 and result["pipeline_per_s"] > 0
     assert result["ratio"] == pytest.approx(result["pipeline_per_s"] / result["vader_only_per_s"], abs=0.001)
+    assert result["faust_floor_per_s"] > 0 and result["naive_faust_per_s"] > 0
+    assert result["ratio_to_floor"] == pytest.approx(result["pipeline_per_s"] / result["faust_floor_per_s"], abs=0.001)
+    assert result["speedup_vs_naive"] == pytest.approx(result["pipeline_per_s"] / result["naive_faust_per_s"],
+                                                       abs=0.01)
     for name in ("alert_latency_ms", "queryable_latency_ms"):
         assert set(result[name]) == {"p50", "p99"}
     # Every latency-run mention becomes a row (one not yet arrived counts with its wait so far); alerts may all be
