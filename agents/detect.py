@@ -17,7 +17,7 @@ from pipeline.escalation import BrandSpikeState, CustomerHistory, is_duplicate, 
     observe_negative, spike_alert
 from pipeline.ingest import dead_letter, parse_timestamp
 from pipeline.outbox import Outbox, completed_batches
-from pipeline.packing import KIND_HEADER, LINK, MERGE, PACKED, Packer, unpack
+from pipeline.packing import KIND_HEADER, LINK, LINKS, MERGE, PACKED, Packer, unpack
 from pipeline.records import EnrichedMention
 
 
@@ -101,7 +101,11 @@ def register(p: Pipeline) -> None:
             for event in events:
                 partition = event.message.partition
                 try:
-                    if dict(event.headers or {}).get(KIND_HEADER) == PACKED:
+                    kind = dict(event.headers or {}).get(KIND_HEADER)
+                    if kind == LINKS:
+                        for key, value in unpack(event.value):
+                            await handle_link(out, state, key, value, partition)
+                    elif kind == PACKED:
                         for key, value in unpack(event.value):
                             try:
                                 await handle_one(out, state, key, value, partition, now, negatives)
@@ -133,11 +137,7 @@ def register(p: Pipeline) -> None:
         partition = event.message.partition
         kind = dict(event.headers or {}).get(KIND_HEADER)
         if kind == LINK:
-            # A prospect's handle joined a customer: move its history to the customer (not lost).
-            old = state.get(key)
-            if old is not None:
-                state.set(key, None, partition)
-                await out.send(topics.BY_CUSTOMER, event.value, encode(old), headers=[(KIND_HEADER, MERGE)])
+            await handle_link(out, state, key, event.value, partition)
             return
         if kind == MERGE:
             current = state.get(key)
@@ -145,6 +145,13 @@ def register(p: Pipeline) -> None:
             state.set(key, other if current is None else merge_histories(current, other), partition)
             return
         await handle_one(out, state, key, event.value, partition, now, negatives)
+
+    async def handle_link(out: Outbox, state: TableBatch, prospect: bytes, customer_id: bytes, partition: int) -> None:
+        """A prospect's handle joined a customer: move its history to the customer (not lost)."""
+        old = state.get(prospect)
+        if old is not None:
+            state.set(prospect, None, partition)
+            await out.send(topics.BY_CUSTOMER, customer_id, encode(old), headers=[(KIND_HEADER, MERGE)])
 
     async def handle_mention(out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int, now: str,
                              negatives: Packer) -> None:

@@ -62,6 +62,8 @@ class BenchResult(msgspec.Struct):
     naive_faust_per_s: Optional[float] = None  # the typical faust app: json + VADER + await send per event
     ratio_to_floor: Optional[float] = None  # pipeline_per_s ÷ faust_floor_per_s
     speedup_vs_naive: Optional[float] = None  # pipeline_per_s ÷ naive_faust_per_s
+    rss_1m_identities_mb: Optional[float] = None  # worker RSS holding `identities` identities (1M by default)
+    identity_links_per_s: Optional[float] = None  # identities produced → linked by the running worker, per second
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -263,8 +265,11 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
         if scale_workers > 1:
             echo(f"5/6 scale-out: {scale_workers} workers, {s.partitions} partitions, {len(docs):,} mentions …")
             scale = scale_out(s, docs, scale_workers, c)
-        echo(f"6/6 identity table recovery for {identities:,} identities …")
+        echo(f"6/6 identity table recovery for {identities:,} identities, and the running worker linking them …")
+        links_base = ingest_count(s.worker_host, s.worker_port, "identities", "link")
+        links_started = time.perf_counter()
         recovery = identity_recovery(s, identities)
+        link_rate, rss_identities = absorb_identities(s, pid, identities, links_started, links_base)
         c.disconnect()
     finally:
         if not keep:
@@ -275,7 +280,8 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
         alert_latency_ms=latency(alert_lat), queryable_latency_ms=latency(query_lat),
         worker_peak_rss_mb=round(rss, 1), identity_recovery_s=round(recovery, 2),
         complaint_scorer_us=round(scorer_us, 1), vader_us=round(vader_us, 1), mentions=target, identities=identities,
-        machine=machine_description(), scale_out=scale, rate=rate, **compare(pipeline_rate, floor, naive))
+        machine=machine_description(), scale_out=scale, rate=rate, **compare(pipeline_rate, floor, naive),
+        rss_1m_identities_mb=round(rss_identities, 1), identity_links_per_s=round(link_rate, 1))
 
 
 def faust_baselines(s: Settings, records: int) -> tuple[float, float]:
@@ -411,17 +417,43 @@ def identity_recovery(s: Settings, n: int) -> float:
     return asyncio.run(recover())
 
 
-def ingest_count(host: str, port: int) -> int:
-    """Mentions a worker's ingest stage scored so far, from its Prometheus endpoint."""
+def ingest_count(host: str, port: int, stage: str = "ingest", outcome: str = "ok") -> int:
+    """Records a worker's stage handled so far with that outcome, from its Prometheus endpoint."""
     import urllib.request
 
     with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as r:
         text = r.read().decode()
     total = 0.0
     for line in text.splitlines():
-        if line.startswith("socialpulse_stage_messages_total{") and 'stage="ingest"' in line and 'outcome="ok"' in line:
+        if (line.startswith("socialpulse_stage_messages_total{") and f'stage="{stage}"' in line
+                and f'outcome="{outcome}"' in line):
             total += float(line.rsplit(" ", 1)[1])
     return int(total)
+
+
+def current_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def absorb_identities(s: Settings, pid: int, n: int, started: float, base: int,
+                      timeout: float = 600.0) -> tuple[float, float]:
+    """Wait until the running worker linked the `n` identities produced since `started` (its identities stage had
+    linked `base` before); return (links per second, the worker's RSS in MB with them in its identity table)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = ingest_count(s.worker_host, s.worker_port, "identities", "link")
+        if done - base >= n:
+            break
+        time.sleep(0.5)
+    took = time.perf_counter() - started
+    time.sleep(2.0)  # the identity table follows the same topic with its own consumer
+    return n / took, current_rss_mb(pid)
 
 
 def wait_rows(c, target: int, brand: Optional[str] = None, stall_seconds: float = 30.0,
@@ -487,6 +519,9 @@ def render_table(r: BenchResult) -> str:
          f"produce → row visible in ClickHouse at {r.rate:,.0f}/s (target p99 < 2000 at 1,000/s)"),
         ("worker peak RSS", f"{r.worker_peak_rss_mb:,.0f} MB", "VmHWM of the worker process"),
         ("identity recovery", f"{r.identity_recovery_s:.1f} s", f"{r.identities:,} identities from the compacted topic"),
+        ("rss_1m_identities_mb", f"{r.rss_1m_identities_mb or 0:,.0f} MB",
+         f"worker RSS holding {r.identities:,} identities (target < 400 MB for 1M)"),
+        ("identity_links_per_s", f"{r.identity_links_per_s or 0:,.0f}/s", "CRM identities linked by the running worker"),
         ("complaint scorer", f"{r.complaint_scorer_us:.1f} µs", f"per mention, vs VADER {r.vader_us:.1f} µs"),
     ]
     if r.scale_out is not None:

@@ -24,20 +24,39 @@ from pipeline.topics import IDENTITIES
 log = logging.getLogger(__name__)
 
 
+class _Compact(msgspec.Struct, array_like=True):
+    """What a lookup needs of an identity, kept as ~40 bytes of msgpack per identity (a decoded Identity with its
+    strings cost ~900 bytes: a 350k-customer CRM's 1.05M identities took 940 MB of worker RSS)."""
+
+    customer_id: str
+    tier: str
+    lifetime_value: float
+    followers: Optional[int]
+
+
+_pack = msgspec.msgpack.Encoder().encode
+_unpack = msgspec.msgpack.Decoder(_Compact).decode
+
+
 class IdentityTable(Service):
     """`get(key)` answers from memory in O(1); tombstones erase; updates apply for the next mention."""
 
     def __init__(self, settings: Settings, **kwargs):
         super().__init__(**kwargs)
         self.s = settings
-        self._data: dict[str, Identity] = {}
+        self._data: dict[str, bytes] = {}
         self.ready = asyncio.Event()
         self.recovery_seconds: Optional[float] = None
         self._consumer: Optional[AIOKafkaConsumer] = None
         self._dec = decoder(Identity)
 
     def get(self, key: str) -> Optional[Identity]:
-        return self._data.get(key)
+        raw = self._data.get(key)
+        if raw is None:
+            return None
+        c = _unpack(raw)
+        return Identity(key=key, customer_id=c.customer_id, tier=c.tier, lifetime_value=c.lifetime_value,
+                        followers=c.followers)
 
     def __len__(self) -> int:
         return len(self._data)
@@ -49,7 +68,8 @@ class IdentityTable(Service):
             self._data.pop(k, None)
             return
         try:
-            self._data[k] = self._dec.decode(value)
+            ident = self._dec.decode(value)
+            self._data[k] = _pack(_Compact(ident.customer_id, ident.tier, ident.lifetime_value, ident.followers))
         except msgspec.MsgspecError:
             log.warning("skipping undecodable identity record at key of length %d", len(k))
 

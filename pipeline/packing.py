@@ -17,6 +17,7 @@ import msgspec
 KIND_HEADER = "sp-kind"
 PACKED = b"packed"  # many mentions (by_customer) or negative mentions (negative_by_brand), see Envelope
 LINK = b"link"      # by_customer: a prospect's handle joined a customer (value: the customer id)
+LINKS = b"links"    # by_customer: packed LINK records (key: prospect id, value: customer id)
 MERGE = b"merge"    # by_customer: a prospect's history moving to its customer (value: the history)
 VERSION = 1
 MAX_PACKED_BYTES = 1 << 20  # one packed message stays well below the topics' max.message.bytes (4 MiB)

@@ -39,6 +39,7 @@ def test_bench_json_smoke(tmp_path):
     assert (a["p50"] is None and a["p99"] is None) or 0 < a["p50"] <= a["p99"], a
     assert result["worker_peak_rss_mb"] > 50
     assert result["identities"] == 2000 and result["identity_recovery_s"] > 0
+    assert result["rss_1m_identities_mb"] > 50 and result["identity_links_per_s"] > 0
     assert 390 <= result["mentions"] <= 400  # unique mention ids among the first 400 sample lines
     scale = result["scale_out"]
     assert scale["workers"] == 2 and len(scale["split"]) == 2
