@@ -32,6 +32,16 @@ def consumer_lag(s: Settings) -> dict[str, int]:
     return lag
 
 
+def group_lag(s: Settings) -> dict[str, dict[str, int]]:
+    """Consumer group → topic → messages not yet committed (the worker's faust group and the sink's)."""
+    out: dict[str, dict[str, int]] = {}
+    for group, offsets in group_offsets(s).items():
+        lag = out.setdefault(group, {})
+        for (topic, _), (done, end) in offsets.items():
+            lag[topic] = lag.get(topic, 0) + max(0, end - done)
+    return out
+
+
 def consumer_groups(s: Settings) -> dict[str, list[str]]:
     """Consumer group → the topics it consumes: the faust worker's group and the sink's."""
     from pipeline.sink.service import SINK_TOPICS, sink_group
@@ -41,26 +51,35 @@ def consumer_groups(s: Settings) -> dict[str, list[str]]:
     return {s.app_id: worker, sink_group(s): list(SINK_TOPICS)}
 
 
-def partition_offsets(s: Settings) -> dict[tuple[str, int], tuple[int, int]]:
-    """Per (topic, partition) the pipeline consumes: (committed offset, end offset); a missing commit counts as 0.
-    A topic two groups read (the worker's and the sink's) counts with the group further behind."""
+def group_offsets(s: Settings) -> dict[str, dict[tuple[str, int], tuple[int, int]]]:
+    """Consumer group → (topic, partition) → (committed offset, end offset); a missing commit counts as 0."""
     from kafka import KafkaConsumer, TopicPartition
 
     admin = kafka_admin(s)
     consumer = KafkaConsumer(**kafka_python_config(s), group_id=None, enable_auto_commit=False)
     try:
-        out: dict[tuple[str, int], tuple[int, int]] = {}
+        out: dict[str, dict[tuple[str, int], tuple[int, int]]] = {}
         for group, names in consumer_groups(s).items():
             committed = admin.list_consumer_group_offsets(group)
             tps = [TopicPartition(t, p) for t in names for p in (consumer.partitions_for_topic(t) or ())]
             ends = consumer.end_offsets(tps)
+            offsets = out.setdefault(group, {})
             for tp in tps:
                 meta = committed.get(tp)
-                done = meta.offset if meta is not None and meta.offset >= 0 else 0
-                key = (tp.topic, tp.partition)
-                if key not in out or done < out[key][0]:
-                    out[key] = (done, ends.get(tp, 0))
+                offsets[(tp.topic, tp.partition)] = (meta.offset if meta is not None and meta.offset >= 0 else 0,
+                                                     ends.get(tp, 0))
         return out
     finally:
         consumer.close()
         admin.close()
+
+
+def partition_offsets(s: Settings) -> dict[tuple[str, int], tuple[int, int]]:
+    """Per (topic, partition) the pipeline consumes: (committed offset, end offset). A topic two groups read (the
+    worker's and the sink's) counts with the group further behind."""
+    out: dict[tuple[str, int], tuple[int, int]] = {}
+    for offsets in group_offsets(s).values():
+        for key, (done, end) in offsets.items():
+            if key not in out or done < out[key][0]:
+                out[key] = (done, end)
+    return out

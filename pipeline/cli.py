@@ -131,6 +131,15 @@ def status(s: Settings, as_json: bool) -> None:
             state = click.style("running", fg="green") if r.running else click.style("stopped", fg="red")
             kind = "embedded" if r.embedded else "external"
             click.echo(f"{r.name:<11} {state:<16} {r.address:<22} pid {r.pid or '-':<8} {kind}")
+        if rows[0].running:
+            from pipeline.admin import group_lag
+
+            try:
+                for group, lag in group_lag(s).items():
+                    click.echo(f"{'lag':<11} {group:<16} " + (", ".join(f"{t}={n:,}" for t, n in sorted(lag.items())
+                                                                      if n) or "none"))
+            except Exception as exc:  # noqa: BLE001 - status still reports the components
+                click.echo(f"{'lag':<11} unknown ({type(exc).__name__}: {exc})")
     if not all(r.running for r in rows):
         sys.exit(1)
 
