@@ -29,7 +29,9 @@ def test_bench_json_smoke(tmp_path):
     assert result["ratio_to_floor"] == pytest.approx(result["pipeline_per_s"] / result["faust_floor_per_s"], abs=0.001)
     assert result["speedup_vs_naive"] == pytest.approx(result["pipeline_per_s"] / result["naive_faust_per_s"],
                                                        abs=0.01)
-    for name in ("alert_latency_ms", "queryable_latency_ms"):
+    assert result["half_rate"] == round(result["pipeline_per_s"] / 2)
+    for name in ("alert_latency_ms", "queryable_latency_ms", "alert_latency_at_half_ms",
+                 "queryable_latency_at_half_ms"):
         assert set(result[name]) == {"p50", "p99"}
     # Every latency-run mention becomes a row (one not yet arrived counts with its wait so far); alerts may all be
     # held back by the cooldown in so short a run (the same 400 authors complained minutes earlier): then null.
