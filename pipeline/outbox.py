@@ -98,12 +98,3 @@ async def completed_batches(stream: Any, size: int) -> AsyncIterator[tuple[Seque
             yield events, completer
     finally:
         completer.close()
-
-
-async def acked_batches(stream: Any, size: int, within: float) -> AsyncIterator[Sequence[Any]]:
-    """Batches of events from `stream`; each batch is acked only after the loop body finished without an exception
-    (`take_events` would not do: it acks in a `finally`, even when the body failed)."""
-    async for events in stream.noack_take(size, within=within):
-        yield events  # an exception in the body closes this generator here: the acks below never run
-        for e in events:
-            await stream.ack(e)

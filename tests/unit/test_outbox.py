@@ -130,3 +130,4 @@ def test_table_batch_decodes_once_and_writes_one_changelog_record_per_key():
     assert batch.apply() == []  # a batch's changes are applied once
 
 
+
