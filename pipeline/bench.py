@@ -120,10 +120,11 @@ def complaint_scorer_cost(texts: list[str]) -> float:
     return (time.perf_counter() - started) / len(pairs) * 1e6
 
 
-def peak_rss_mb(pid: int) -> float:
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """A process's peak resident memory (VmHWM), or its current one with field="VmRSS", in MB (0 if gone)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -374,16 +375,6 @@ def ingest_count(host: str, port: int, stage: str = "ingest", outcome: str = "ok
     return int(total)
 
 
-def current_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def absorb_identities(s: Settings, pid: int, n: int, started: float, base: int,
                       timeout: float = 600.0) -> tuple[float, float]:
     """Wait until the running worker linked the `n` identities produced since `started` (its identities stage had
@@ -396,7 +387,7 @@ def absorb_identities(s: Settings, pid: int, n: int, started: float, base: int,
         time.sleep(0.5)
     took = time.perf_counter() - started
     time.sleep(2.0)  # the identity table follows the same topic with its own consumer
-    return n / took, current_rss_mb(pid)
+    return n / took, peak_rss_mb(pid, "VmRSS")
 
 
 def wait_rows(c, target: int, brand: Optional[str] = None, stall_seconds: float = 30.0,

@@ -100,6 +100,20 @@ def counts(s, brand: str) -> tuple[int, int, int]:
         c.disconnect()
 
 
+def assert_exactly_once(s, brand: str, n: int, what: str, since: float) -> None:
+    """After a fault: all n mentions once in ClickHouse, no alert twice, every partition committed to its end
+    within 60 s (a commit left behind for good is what faust's resume-before-seek race did, docs/guarantees.md)."""
+    from pipeline.drain import wait_drained
+
+    wait_rows(s, brand, n, timeout=400)
+    final, unique, dup_alerts = counts(s, brand)
+    print(f"\n[fault] {what}; all {unique} rows after {time.monotonic() - since:.1f}s (count FINAL={final}, "
+          f"uniqExact={unique}, duplicate alerts={dup_alerts})")
+    assert final == unique == n
+    assert dup_alerts == 0
+    assert wait_drained(s, timeout=60) == {}
+
+
 def wait_rows(s, brand: str, n: int, timeout: float) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
@@ -128,18 +142,7 @@ def test_worker_sigkill_mid_replay_loses_and_duplicates_nothing(running_stack, s
     time.sleep(1)
     running_stack.start_worker()
     producer.join(300)
-    wait_rows(s, brand, n, timeout=400)
-    final, unique, dup_alerts = counts(s, brand)
-    print(f"\n[fault] SIGKILL worker at {at_kill}/{n} rows; restarted; all {unique} rows after "
-          f"{time.monotonic() - killed_at:.1f}s (count FINAL={final}, uniqExact={unique}, duplicate alerts={dup_alerts})")
-    assert final == unique == n
-    assert dup_alerts == 0
-    # ... and the restarted worker commits every partition to its end: no offset left unacknowledged for good
-    # (faust's resume-before-seek after a restart left one behind with a faster fetch loop, which stops that
-    # partition's commits for good; see docs/benchmarks.md).
-    from pipeline.drain import wait_drained
-
-    assert wait_drained(s, timeout=60) == {}
+    assert_exactly_once(s, brand, n, f"SIGKILL worker at {at_kill}/{n} rows; restarted", killed_at)
 
 
 def test_one_of_two_workers_sigkilled_mid_replay(running_stack, s, tmp_path):
@@ -148,7 +151,6 @@ def test_one_of_two_workers_sigkilled_mid_replay(running_stack, s, tmp_path):
     import dataclasses
     import sys
 
-    from pipeline.drain import wait_drained
     from pipeline.services.process import ManagedProcess, free_port
     from pipeline.stack import settings_env
 
@@ -175,13 +177,7 @@ def test_one_of_two_workers_sigkilled_mid_replay(running_stack, s, tmp_path):
     os.kill(pid, signal.SIGKILL)
     killed_at = time.monotonic()
     producer.join(300)
-    wait_rows(s, brand, n, timeout=400)
-    final, unique, dup_alerts = counts(s, brand)
-    print(f"\n[fault] SIGKILL one of two workers at {at_kill}/{n} rows; all {unique} rows after "
-          f"{time.monotonic() - killed_at:.1f}s (count FINAL={final}, duplicate alerts={dup_alerts})")
-    assert final == unique == n
-    assert dup_alerts == 0
-    assert wait_drained(s, timeout=60) == {}
+    assert_exactly_once(s, brand, n, f"SIGKILL one of two workers at {at_kill}/{n} rows", killed_at)
     assert running_stack.worker.pid() is not None, "the surviving worker must keep running"
 
 
