@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
     ap.add_argument("--topic", required=True, help="a pre-loaded topic")
     ap.add_argument("--records", type=int, required=True, help="records to read before stopping")
-    ap.add_argument("--consumer", choices=("stock", "safe"), default="stock",
-                    help="faust's own consumer, or socialpulse's delivery gate (pipeline.faust_compat)")
+    ap.add_argument("--consumer", choices=("stock", "safe", "safe-waitfirst"), default="stock",
+                    help="faust's own consumer, or socialpulse's delivery gate (pipeline.faust_compat), optionally "
+                         "with faust's per-record wait_first delivery instead of the eager one")
     ap.add_argument("--group", default="", help="consumer group (default: a fresh one)")
     ap.add_argument("--mode", choices=("empty", "naive"), default="empty", help="what the agent does per event")
     ap.add_argument("--out-topic", default="", help="where the naive agent sends its results (default: TOPIC.out)")
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
                     topic_disable_leader=True)
     if a.consumer == "safe":
         faust_compat.install(app)
+    elif a.consumer == "safe-waitfirst":
+        faust_compat.install(app, type("WaitFirst", (faust_compat.safe_consumer_class(),), {"eager": False}))
     topic = app.topic(a.topic, internal=False)
     state = {"n": 0, "first": 0.0}
 

@@ -36,9 +36,9 @@ def main() -> None:
         producer.send(topic, key=f"twitter:user{i % 5000}".encode(), value=value.encode())
     producer.flush()
     producer.close()
-    rates: dict[str, list[float]] = {"stock": [], "safe": []}
+    rates: dict[str, list[float]] = {"stock": [], "safe": [], "safe-waitfirst": []}
     for _ in range(a.rounds):
-        for consumer in ("stock", "safe"):
+        for consumer in rates:
             out = subprocess.run([sys.executable, "-m", "pipeline.floor_agent", "--bootstrap", a.bootstrap,
                                   "--topic", topic, "--records", str(a.records), "--consumer", consumer],
                                  cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -47,9 +47,9 @@ def main() -> None:
                 raise SystemExit(f"{consumer} run printed no result:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
             rates[consumer].append(json.loads(line[-1])["per_s"])
             print(consumer, rates[consumer][-1], flush=True)
-    stock, safe = statistics.median(rates["stock"]), statistics.median(rates["safe"])
-    print(json.dumps({"records": a.records, "stock_per_s": rates["stock"], "safe_per_s": rates["safe"],
-                      "median_stock": stock, "median_safe": safe, "ratio": round(safe / stock, 2)}))
+    medians = {k: statistics.median(v) for k, v in rates.items()}
+    print(json.dumps({"records": a.records, "per_s": rates, "median": medians,
+                      "ratio_to_stock": {k: round(v / medians["stock"], 2) for k, v in medians.items()}}))
 
 
 if __name__ == "__main__":
