@@ -53,6 +53,7 @@ class SinkService(Service):
             s, on_outage=lambda o: metrics.SINK_OUTAGES.inc() if o.active else None)
         self.consumer: Any = None
         self.generation = 0  # bumped at every revoke: a batch of an older generation is not committed
+        self.uncommitted: dict[Any, int] = {}  # offsets inserted but whose commit failed: retried, never dropped
         self.batches = 0
         self._dec = {topics.ENRICHED: decoder(EnrichedMention), topics.ALERTS: decoder(Alert),
                      topics.ACTIONS: decoder(AlertAction), topics.IDENTITIES: decoder(Identity)}
@@ -68,6 +69,7 @@ class SinkService(Service):
         class Listener(ConsumerRebalanceListener):
             async def on_partitions_revoked(self, revoked: Any) -> None:
                 service.generation += 1
+                service.uncommitted.clear()  # the partitions' next owner re-reads from the last commit
 
             async def on_partitions_assigned(self, assigned: Any) -> None:
                 log.info("sink assigned %d partitions (generation %d)", len(assigned), service.generation)
@@ -100,14 +102,19 @@ class SinkService(Service):
                 left = interval - (time.monotonic() - started)
                 if records and left <= 0:
                     break
-                if not records:
-                    generation = self.generation  # the batch belongs to the assignment its first record came from
                 got = await self.consumer.getmany(timeout_ms=max(int(left * 1000), 10) if records else 500,
                                                   max_records=self.s.sink_batch_size - len(records))
+                if got and not records:
+                    # The batch belongs to the assignment its first records came from: aiokafka returns records only
+                    # once a rebalance is over, so read the generation after the fetch, not before it (a snapshot
+                    # taken before the group's first join skipped the first batch's commit for good).
+                    generation = self.generation
                 for batch in got.values():
                     records.extend(batch)
                 if not records and not got:
                     started = time.monotonic()  # idle: the flush window starts at the first record
+                    if self.uncommitted:
+                        await self._commit([], self.generation)  # retry a failed commit while idle
             if not records or self.should_stop:
                 continue
             try:
@@ -175,19 +182,29 @@ class SinkService(Service):
         metrics.SINK_ROWS.labels(table).inc(n)
 
     async def _commit(self, records: Sequence[Any], generation: int) -> None:
+        """Commit the batch (and any earlier batch whose commit failed) unless its partitions were revoked since."""
         from aiokafka import TopicPartition
         from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
         if generation != self.generation:
             return  # revoked meanwhile: the new owner re-reads these records (idempotent inserts)
+        for (t, p), (_, hi) in offset_spans(records).items():
+            tp = TopicPartition(t, p)
+            self.uncommitted[tp] = max(self.uncommitted.get(tp, 0), hi + 1)
         assigned = self.consumer.assignment()
-        offsets = {TopicPartition(t, p): hi + 1 for (t, p), (_, hi) in offset_spans(records).items()
-                   if TopicPartition(t, p) in assigned}
+        offsets = {tp: o for tp, o in self.uncommitted.items() if tp in assigned}
         if not offsets:
+            self.uncommitted.clear()
             return
         try:
             await self.consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
             log.info("sink commit dropped after a rebalance (the records are re-read): %s", exc)
+            self.uncommitted.clear()
         except KafkaError as exc:
-            log.warning("sink commit failed (the records will be re-read): %r", exc)
+            log.warning("sink commit failed, retried with the next batch or in a second: %r", exc)
+            await asyncio.sleep(1.0)
+        else:
+            for tp, o in offsets.items():
+                if self.uncommitted.get(tp) == o:
+                    del self.uncommitted[tp]
