@@ -77,8 +77,8 @@ class IdentityTable(Service):
         from pipeline.kafka_config import aiokafka_config
 
         self._consumer = AIOKafkaConsumer(**aiokafka_config(self.s), group_id=None, enable_auto_commit=False,
-                                          auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20,
-                                          fetch_max_bytes=32 << 20)
+                                          auto_offset_reset="earliest", max_partition_fetch_bytes=1 << 20,
+                                          fetch_max_bytes=8 << 20)
         await self._consumer.start()
         partitions = self._consumer.partitions_for_topic(IDENTITIES) or set()
         if not partitions:

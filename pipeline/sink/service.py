@@ -76,7 +76,7 @@ class SinkService(Service):
 
         self.consumer = AIOKafkaConsumer(
             **aiokafka_config(self.s), group_id=sink_group(self.s), enable_auto_commit=False,
-            auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20, fetch_max_bytes=32 << 20,
+            auto_offset_reset="earliest", max_partition_fetch_bytes=1 << 20, fetch_max_bytes=8 << 20,
             fetch_max_wait_ms=int(min(self.s.sink_flush_interval, 0.5) * 1000), max_poll_interval_ms=600_000,
             client_id=f"{self.s.app_id}-sink")
         await self.consumer.start()
