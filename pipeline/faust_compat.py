@@ -101,7 +101,7 @@ class DeliveryGate:
         for tp in tps:
             st = self.state(tp)
             st.epoch += 1
-            st.sought, st.next, st.floor = False, None, None
+            st.sought, st.pending, st.next, st.floor = False, False, None, None
 
     def request_seek(self, tp: Hashable, committed: Optional[int]) -> None:
         """faust sought the partition to `committed` (None: no committed offset). Records may still have been
@@ -280,10 +280,17 @@ def _safe_consumer_class() -> type:
         async def _apply_seeks(self) -> None:
             """Between two fetches (nothing consumes records meanwhile): seek every partition faust sought again, to
             where nothing dropped is left behind, and open it for delivery."""
+            from aiokafka.errors import IllegalStateError
+
             applied = self.gate.apply_seeks()
             for tp, target in applied:
                 if target is not None:
-                    await self._seek(tp, target)
+                    try:
+                        await self._seek(tp, target)
+                    except IllegalStateError:
+                        # Revoked in the consumer thread meanwhile (its revoke callback reaches this loop later):
+                        # closed again until its next assignment and seek.
+                        self.gate.unsought([tp])
             if applied:
                 log.info("delivery gate: %d partitions sought (%s); %d records fetched before their seek dropped "
                          "so far", len(applied), ", ".join(f"{tp.topic}[{tp.partition}]@{t}" for tp, t in applied),
@@ -367,7 +374,10 @@ def _safe_consumer_class() -> type:
                 return
             assignment = self._stream_tps(self.assignment())
             if any(not (st := self.gate.state(tp)).sought and not st.pending for tp in assignment):
-                await self.perform_seek()
+                try:
+                    await self.perform_seek()
+                except Exception as exc:  # noqa: BLE001 - a rebalance started meanwhile: its own seek follows
+                    log.info("re-seek of unsought partitions deferred: %r", exc)
 
         async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - exercised on real brokers
             callback = self.callback

@@ -111,3 +111,11 @@ def test_safe_consumer_is_faust_consumer():
     for name in ("_drain_messages", "_new_offset", "_add_gap", "perform_seek", "ack", "on_partitions_assigned",
                  "on_partitions_revoked", "_wait_next_records", "_to_message", "_is_changelog_tp"):
         assert hasattr(Consumer, name), f"faust's consumer lost {name}: re-verify pipeline/faust_compat.py"
+
+
+def test_a_revoke_cancels_a_requested_seek():
+    gate = DeliveryGate()
+    gate.request_seek(TP, 10)
+    gate.unsought([TP])  # revoked before the fetch loop applied the seek
+    assert gate.apply_seeks() == []
+    assert gate.batch_epoch(TP) is None
