@@ -93,6 +93,15 @@ class Settings:
     spike_baseline_hours: int = field(default=24, metadata=_doc("Hours of history for the spike baseline."))
     spike_sigma: float = field(default=3.0, metadata=_doc("Spike when negatives in the last hour > mean + k·σ."))
     spike_min_count: int = field(default=20, metadata=_doc("Minimum negatives in the last hour for a spike."))
+    spike_allowed_lateness: float = field(default=300.0, metadata=_doc(
+        "Seconds of event time a negative mention may arrive behind the spike stage's watermark and still be "
+        "counted; an hour is evaluated against a baseline of hours already closed this way."))
+    spike_idle_timeout: float = field(default=30.0, metadata=_doc(
+        "Seconds (wall clock) after which an input partition that sent nothing stops holding the spike watermark "
+        "back."))
+    brands_file: str = field(default="", metadata=_doc(
+        "YAML file of brands (name, handles per channel, keywords). Empty: the data dir's brands.yml if present. "
+        "Read when the worker starts: restart the workers after a change."))
     # --- dashboard, webhooks -----------------------------------------------------------------------------------
     dashboard_host: str = field(default="127.0.0.1", metadata=_doc("Bind address of the dashboard."))
     dashboard_port: int = field(default=8080, metadata=_doc("Dashboard port."))
@@ -233,6 +242,10 @@ def validate(s: Settings) -> None:
         raise bad("sink_flush_interval", "expected a positive number of seconds")
     if s.complaint_threshold is not None and not 0.0 <= s.complaint_threshold <= 1.0:
         raise bad("complaint_threshold", "expected a number between 0 and 1")
+    if s.spike_allowed_lateness < 0 or s.spike_idle_timeout <= 0:
+        raise bad("spike_allowed_lateness" if s.spike_allowed_lateness < 0 else "spike_idle_timeout",
+                  "expected a non-negative number of seconds" if s.spike_allowed_lateness < 0
+                  else "expected a positive number of seconds")
     if s.webhook_min_severity not in _SEVERITIES:
         raise bad("webhook_min_severity", "expected one of " + ", ".join(_SEVERITIES))
     if s.kafka_security_protocol not in {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}:
