@@ -181,14 +181,22 @@ def topics(s: Settings) -> None:
 @click.option("--rate", type=float, default=0.0, show_default=True, help="Mentions per second (0 = as fast as possible).")
 @click.option("--limit", type=int, default=0, help="Stop after this many lines (0 = all).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def replay(s: Settings, file: Path, rate: float, limit: int, progress: bool) -> None:
+@click.option("--shift-to-now", is_flag=True, default=False,
+              help="Move every created_at by one whole number of hours so that the file's latest created_at falls "
+                   "in the current hour (minutes kept: it may lie up to 59 min ahead). Mentions without "
+                   "created_at and invalid lines are sent unchanged. Reads FILE twice. Off by default.")
+def replay(s: Settings, file: Path, rate: float, limit: int, progress: bool, shift_to_now: bool) -> None:
     """Produce the mentions of FILE (JSONL, JSONL.gz or CSV) into mentions.raw.
 
     Lines that are not valid mentions are reported with their line number and still sent, so the pipeline
-    dead-letters them with a reason: nothing is silently dropped."""
+    dead-letters them with a reason: nothing is silently dropped. Ids are kept as they are, also with
+    --shift-to-now, so replaying a file again updates the same mentions instead of adding new ones."""
+    from datetime import datetime, timezone
+
     from pipeline.replay import replay_file
 
-    summary = replay_file(s, file, rate=rate, limit=limit, progress=progress)
+    summary = replay_file(s, file, rate=rate, limit=limit, progress=progress,
+                          shift_to=datetime.now(timezone.utc) if shift_to_now else None)
     click.echo(summary.render())
 
 
