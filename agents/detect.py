@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import time
+
 from pipeline import metrics, topics
-from pipeline.app import Pipeline, escalation_config, now_iso
+from pipeline.app import Pipeline, escalation_config, now_iso, spike_config
 from pipeline.codec import decoder, encode
-from pipeline.escalation import BrandSpikeState, CustomerHistory, is_duplicate, merge_histories, observe, \
-    observe_negative, spike_alert
+from pipeline.escalation import CustomerHistory, is_duplicate, merge_histories, observe
 from pipeline.ingest import dead_letter, parse_timestamp
-from pipeline.outbox import Outbox, completed_batches
-from pipeline.packing import KIND_HEADER, LINK, LINKS, MERGE, PACKED, Packer, unpack
+from pipeline.outbox import Outbox, completed_batches, send_packed
+from pipeline.packing import KIND_HEADER, LINK, LINKS, MERGE, PACKED, Packer, partition_for, unpack
 from pipeline.records import EnrichedMention
+from pipeline.spikes import SpikeState, advance, count_negative, evaluate, spike_alert, top_mention
+from pipeline.watermarks import MarkForwarder, WatermarkTracker, header_marks
 
 
 class TableBatch:
@@ -67,13 +70,26 @@ class TableBatch:
 
 def register(p: Pipeline) -> None:
     s = p.settings
-    cfg = escalation_config(s)
+    cfg, scfg = escalation_config(s), spike_config(s)
     history = p.app.Table("customer_history", partitions=s.partitions, key_type=bytes, value_type=bytes)
     spikes = p.app.Table("brand_spikes", partitions=s.partitions, key_type=bytes, value_type=bytes)
     p.tables.update(customer_history=history, brand_spikes=spikes)
-    dec_mention, dec_history, dec_spike = decoder(EnrichedMention), decoder(CustomerHistory), decoder(BrandSpikeState)
+    dec_mention, dec_history, dec_spike = decoder(EnrichedMention), decoder(CustomerHistory), decoder(SpikeState)
     ok = metrics.STAGE_MESSAGES.labels("detect", "ok")
     dup = metrics.STAGE_MESSAGES.labels("detect", "duplicate")
+    spike_counted = {o: metrics.STAGE_MESSAGES.labels("spikes", o) for o in ("counted", "duplicate", "late")}
+    # Watermarks (pipeline.watermarks): per input partition of each stage, over that partition's own inputs.
+    detect_marks: dict[int, WatermarkTracker] = {}  # by_customer partition → over mentions.raw partitions
+    spike_marks: dict[int, WatermarkTracker] = {}   # negative_by_brand partition → over by_customer partitions
+    detect_out: dict[int, float] = {}               # by_customer partition → its watermark, told to the spike stage
+    forwarder = MarkForwarder(s.partitions)
+    brand_partition: dict[bytes, int] = {}
+
+    def tracker(trackers: dict[int, WatermarkTracker], partition: int) -> WatermarkTracker:
+        t = trackers.get(partition)
+        if t is None:
+            t = trackers[partition] = WatermarkTracker(s.partitions, s.spike_idle_timeout, time.monotonic())
+        return t
 
     async def raise_alert(out: Outbox, key: bytes, alert) -> None:
         metrics.ALERTS.labels(alert.type, alert.severity).inc()
@@ -89,18 +105,25 @@ def register(p: Pipeline) -> None:
                              msg.key if key is None else key, msg.value if value is None else value, now_iso())
         await out.send(topics.DEADLETTER, msg.key if key is None else key, encode(letter))
 
-    async def run_batches(stream, stage: str, table: Any, dec_state: Any, handle_one) -> None:
+    async def run_batches(stream, stage: str, table: Any, dec_state: Any, handle_one, trackers, after_batch) -> None:
         """Batches of events (packed or single records) → `handle_one(out, state, key, value, partition, now,
-        negatives)` per record; table changes and packed negatives follow the batch (module docstring)."""
+        negatives)` per record, watermark headers → `trackers`; then `after_batch(out, state, partitions, now,
+        negatives)`; table changes follow the batch (module docstring)."""
         out, changelog = Outbox(p.app), table.changelog_topic.get_topic_name()
         log_out = Outbox(p.app)  # used by the completer's task only
         negatives = Packer(s.partitions)
         async for events, completer in completed_batches(stream, s.process_batch_size):
             state = TableBatch(table, dec_state)
             now = now_iso()
+            mono = time.monotonic()
+            partitions: set[int] = set()
             for event in events:
                 partition = event.message.partition
+                partitions.add(partition)
                 try:
+                    marks = header_marks(event.headers)
+                    if marks:
+                        tracker(trackers, partition).update_all(marks, mono)
                     kind = dict(event.headers or {}).get(KIND_HEADER)
                     if kind == LINKS:
                         for key, value in unpack(event.value):
@@ -115,9 +138,7 @@ def register(p: Pipeline) -> None:
                         await handle_event(out, state, event, now, handle_one, negatives)
                 except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
                     await reject(out, event, stage, exc)
-            for partition, value in negatives.messages():
-                await out.send(topics.NEGATIVES, None, value, partition=partition,
-                               headers=[(KIND_HEADER, PACKED)])
+            await after_batch(out, state, partitions, now, negatives)
             records = state.apply()
 
             async def send_changelog(records=records) -> list[Any]:
@@ -127,9 +148,18 @@ def register(p: Pipeline) -> None:
 
             await completer.submit(events, out.take(), send_changelog)
 
+    async def after_detect(out: Outbox, state: TableBatch, partitions: set[int], now: str, negatives: Packer) -> None:
+        """The batch's negatives, packed per brand partition, with this stage's watermarks in their header."""
+        mono = time.monotonic()
+        for partition in partitions:
+            mark = tracker(detect_marks, partition).current(mono)
+            if mark is not None:
+                detect_out[partition] = mark
+        await send_packed(out, topics.NEGATIVES, negatives, forwarder, detect_out)
+
     @p.app.agent(p.topic(topics.BY_CUSTOMER), name="detect")
     async def detect(stream):
-        await run_batches(stream, "detect", history, dec_history, handle_mention)
+        await run_batches(stream, "detect", history, dec_history, handle_mention, detect_marks, after_detect)
 
     async def handle_event(out: Outbox, state: TableBatch, event, now: str, handle_one, negatives: Packer) -> None:
         """A single (unpacked) record: a link/merge of the identities stage, or a mention from an older worker."""
@@ -174,13 +204,37 @@ def register(p: Pipeline) -> None:
 
     @p.app.agent(p.topic(topics.NEGATIVES), name="spikes")
     async def spike_detector(stream):
-        await run_batches(stream, "spikes", spikes, dec_spike, handle_negative)
+        await run_batches(stream, "spikes", spikes, dec_spike, handle_negative, spike_marks, after_spikes)
 
     async def handle_negative(out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int, now: str,
                               negatives: Packer) -> None:
         m = dec_mention.decode(value)
-        current, spike = observe_negative(state.get(key) or BrandSpikeState(), m.brand or "",
-                                          parse_timestamp(m.created_at).timestamp(), cfg)
-        state.set(key, current, partition)
-        if spike is not None:
-            await raise_alert(out, key, spike_alert(spike, m, now, cfg))
+        current = state.get(key) or SpikeState()
+        outcome = count_negative(current, parse_timestamp(m.created_at).timestamp(),
+                                 top_mention(m.mention_id, m.text, m.channel, m.customer_id, m.sentiment), scfg)
+        spike_counted[outcome].inc()
+        if outcome == "counted":
+            state.set(key, current, partition)
+
+    def partition_of(key: bytes) -> int:
+        q = brand_partition.get(key)
+        if q is None:
+            q = brand_partition[key] = partition_for(key, s.partitions)
+        return q
+
+    async def after_spikes(out: Outbox, state: TableBatch, partitions: set[int], now: str, negatives: Packer) -> None:
+        """Apply each partition's watermark to its brands and raise the spikes that became certain."""
+        mono = time.monotonic()
+        marks = {q: tracker(spike_marks, q).current(mono) for q in partitions}
+        for key in set(spikes.data.keys()) | set(state.values):
+            q = partition_of(key)
+            current = state.get(key) if q in marks else None
+            if current is None:
+                continue
+            before = (current.watermark, len(current.alerted))
+            advance(current, marks[q])
+            found = evaluate(current, key.decode(), scfg)
+            if (current.watermark, len(current.alerted)) != before or found:
+                state.set(key, current, q)
+            for spike in found:
+                await raise_alert(out, key, spike_alert(spike, now, scfg, cfg.window_days))

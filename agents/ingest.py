@@ -4,15 +4,22 @@ rejects to `mentions.deadletter`. Batched (see `pipeline.outbox`): a batch is ac
 acknowledged everything it produced."""
 from __future__ import annotations
 
+import time
+
 from pipeline import metrics, topics
 from pipeline.app import Pipeline, now_iso
 from pipeline.codec import encode
 from pipeline.complaints import ComplaintModel
 from pipeline.identity_table import IdentityTable
-from pipeline.outbox import Outbox, completed_batches
-from pipeline.packing import KIND_HEADER, PACKED, Packer
+from pipeline.ingest import parse_timestamp
+from pipeline.outbox import Outbox, completed_batches, send_packed
+from pipeline.packing import Packer
 from pipeline.processor import MentionProcessor, RawMessage
 from pipeline.records import DeadLetter
+from pipeline.watermarks import MarkForwarder
+
+#: Event times further ahead of this worker's clock than this do not move the watermark (bad producer clocks).
+MAX_FUTURE_S = 300.0
 
 
 def register(p: Pipeline) -> None:
@@ -31,9 +38,12 @@ def register(p: Pipeline) -> None:
         await table.ready.wait()  # never resolve against a half-recovered identity table
         out = Outbox(p.app)
         packer = Packer(s.partitions)
+        forwarder = MarkForwarder(s.partitions)
+        marks: dict[int, float] = {}  # raw partition → latest event time processed there (pipeline.watermarks)
         async for events, completer in completed_batches(stream, s.process_batch_size):
             now = now_iso()
             scored = 0
+            latest: dict[int, str] = {}  # ISO times of one format compare as the times do
             for event in events:
                 msg = event.message
                 result = processor.process(RawMessage(msg.topic, msg.partition, msg.offset, int(msg.timestamp * 1000),
@@ -45,8 +55,11 @@ def register(p: Pipeline) -> None:
                 else:
                     scored += 1
                     packer.add(result.customer_id.encode(), encode(result))
-            for partition, value in packer.messages():
-                await out.send(topics.BY_CUSTOMER, None, value, partition=partition,
-                               headers=[(KIND_HEADER, PACKED)])
+                    if result.created_at > latest.get(msg.partition, ""):
+                        latest[msg.partition] = result.created_at
+            ceiling = time.time() + MAX_FUTURE_S  # a far-future created_at must not close every hour
+            for partition, iso in latest.items():
+                marks[partition] = max(marks.get(partition, 0.0), min(parse_timestamp(iso).timestamp(), ceiling))
+            await send_packed(out, topics.BY_CUSTOMER, packer, forwarder, marks)
             ok.inc(scored)
             await completer.submit(events, out.take())

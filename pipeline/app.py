@@ -12,14 +12,18 @@ from pipeline.escalation import EscalationConfig
 from pipeline import faust_compat
 from pipeline.kafka_config import faust_broker_config
 from pipeline.settings import Settings
+from pipeline.spikes import SpikeConfig
 
 
 def escalation_config(s: Settings) -> EscalationConfig:
     return EscalationConfig(window_days=s.complaint_window_days, repeat_min=s.repeat_complaint_min,
                             cooldown_minutes=s.alert_cooldown_minutes, vip_tiers=s.vip_tier_set,
-                            vip_lifetime_value=s.vip_lifetime_value, vip_influence=s.vip_influence,
-                            spike_baseline_hours=s.spike_baseline_hours, spike_sigma=s.spike_sigma,
-                            spike_min_count=s.spike_min_count)
+                            vip_lifetime_value=s.vip_lifetime_value, vip_influence=s.vip_influence)
+
+
+def spike_config(s: Settings) -> SpikeConfig:
+    return SpikeConfig(baseline_hours=s.spike_baseline_hours, sigma=s.spike_sigma, min_count=s.spike_min_count,
+                       allowed_lateness=s.spike_allowed_lateness)
 
 
 def now_iso() -> str:

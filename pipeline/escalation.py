@@ -1,13 +1,12 @@
-"""Complaint history, alert rules, severity, cooldown and spike maths (pure).
+"""Complaint history, alert rules, severity and cooldown (pure).
 
-The detect stage keeps one `CustomerHistory` per customer/prospect (a Faust table keyed by customer id) and one
-`BrandSpikeState` per brand; these functions take the old state and a mention and return the new state and the
-alerts to raise. Alert ids are derived from their cause, so replaying the same input never makes a second alert.
+The detect stage keeps one `CustomerHistory` per customer/prospect (a Faust table keyed by customer id); these
+functions take the old state and a mention and return the new state and the alert to raise (spikes per brand:
+`pipeline.spikes`). Alert ids are derived from their cause, so replaying the same input never makes a second alert.
 """
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -33,9 +32,6 @@ class EscalationConfig:
     vip_tiers: frozenset[str] = frozenset({"platinum", "gold"})
     vip_lifetime_value: float = 10000.0
     vip_influence: float = 0.7
-    spike_baseline_hours: int = 24
-    spike_sigma: float = 3.0
-    spike_min_count: int = 20
 
 
 class ComplaintEvent(msgspec.Struct, array_like=True):
@@ -163,69 +159,3 @@ def observe(history: CustomerHistory, m: EnrichedMention, ts: float, now_iso: st
                   channels_complained_on=list(a.channels), created_at=now_iso, is_prospect=m.is_prospect,
                   customer=m.customer, complaint_score=m.complaint.score)
     return new_history, alert
-
-
-# --- spikes ---------------------------------------------------------------------------------------------------
-
-class BrandSpikeState(msgspec.Struct):
-    """Negative mentions per event-time hour for one brand (hour index → count), plus hours already alerted."""
-
-    hours: dict[int, int] = {}
-    alerted: list[int] = []
-    first_hour: int = -1
-
-
-def spike_threshold(baseline: list[int], sigma: float) -> float:
-    """mean + k·σ of the baseline hourly counts (population σ)."""
-    if not baseline:
-        return math.inf
-    mean = sum(baseline) / len(baseline)
-    var = sum((x - mean) ** 2 for x in baseline) / len(baseline)
-    return mean + sigma * math.sqrt(var)
-
-
-@dataclass(frozen=True)
-class Spike:
-    brand: str
-    hour: int
-    count: int
-    threshold: float
-    baseline_mean: float
-
-
-def observe_negative(state: BrandSpikeState, brand: str, ts: float,
-                     cfg: EscalationConfig) -> tuple[BrandSpikeState, Optional[Spike]]:
-    """Count one negative mention of `brand` at event time `ts`; report a spike the first time its hour's count
-    reaches `spike_min_count` and exceeds mean + kσ of the `spike_baseline_hours` hours before it."""
-    hour = int(ts // HOUR)
-    hours = dict(state.hours)
-    hours[hour] = hours.get(hour, 0) + 1
-    keep_from = hour - cfg.spike_baseline_hours - 1
-    hours = {h: n for h, n in hours.items() if h >= keep_from}
-    alerted = [h for h in state.alerted if h >= keep_from]
-    first = hour if state.first_hour < 0 else min(state.first_hour, hour)
-    new_state = BrandSpikeState(hours=hours, alerted=alerted, first_hour=first)
-    count = hours[hour]
-    # No baseline yet (a brand's first day): an empty history would make every busy hour a "spike".
-    if hour in alerted or count < cfg.spike_min_count or hour - first < cfg.spike_baseline_hours:
-        return new_state, None
-    baseline = [hours.get(h, 0) for h in range(hour - cfg.spike_baseline_hours, hour)]
-    threshold = spike_threshold(baseline, cfg.spike_sigma)
-    if count <= threshold:
-        return new_state, None
-    new_state.alerted.append(hour)
-    return new_state, Spike(brand, hour, count, threshold, sum(baseline) / len(baseline))
-
-
-def spike_alert(spike: Spike, m: EnrichedMention, now_iso: str, cfg: EscalationConfig) -> Alert:
-    """The `spike` alert for a brand-hour (one per brand and hour, whatever is replayed)."""
-    ratio = spike.count / spike.baseline_mean if spike.baseline_mean > 0 else float("inf")
-    severity = "critical" if ratio >= 10 else "high"
-    reasons = [f"{spike.count} negative mentions of {spike.brand} this hour vs {spike.baseline_mean:.1f}/h "
-               f"over the previous {cfg.spike_baseline_hours} h (threshold {spike.threshold:.1f})"]
-    return Alert(alert_id=alert_id("spike", f"{spike.brand}:{spike.hour}"), type="spike", severity=severity,
-                 reasons=reasons, mention_id=m.mention_id, customer_id=m.customer_id, brand=spike.brand,
-                 channel=m.channel, text=m.text, sentiment=m.sentiment,
-                 prior_complaints=PriorComplaints(count=0, window_days=cfg.window_days),
-                 channels_complained_on=[], created_at=now_iso, is_prospect=m.is_prospect, customer=m.customer,
-                 complaint_score=m.complaint.score)

@@ -34,6 +34,22 @@ class Outbox:
         return pending
 
 
+async def send_packed(out: Outbox, topic: str, packer: Any, forwarder: Any, marks: dict[int, float]) -> None:
+    """A batch's packed messages (`pipeline.packing.Packer`) to `topic`, each carrying the watermark header of
+    `marks`; partitions without records that have not heard `marks` yet get a record-less packed message with the
+    header (`pipeline.watermarks.MarkForwarder`)."""
+    from pipeline.packing import KIND_HEADER, PACKED, pack
+
+    used = set()
+    for partition, value in packer.messages():
+        used.add(partition)
+        await out.send(topic, None, value, partition=partition,
+                       headers=[(KIND_HEADER, PACKED)] + (forwarder.header(partition, marks) if marks else []))
+    for partition in forwarder.silent(used, marks):
+        await out.send(topic, None, pack([]), partition=partition,
+                       headers=[(KIND_HEADER, PACKED)] + forwarder.header(partition, marks))
+
+
 class Completer:
     """Finishes batches in submission order in one background task: outputs acknowledged → `then()` sent and
     acknowledged → input events acked. At most `depth` batches wait (backpressure on the agent). A failed send

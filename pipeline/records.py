@@ -125,6 +125,16 @@ class PriorComplaints(msgspec.Struct, kw_only=True):
     window_days: int
 
 
+class AlertMention(msgspec.Struct, kw_only=True):
+    """One of the mentions behind a spike alert (the hour's most negative ones)."""
+
+    mention_id: str
+    text: str
+    sentiment_compound: float
+    channel: str = ""
+    customer_id: str = ""
+
+
 class Alert(msgspec.Struct, kw_only=True):
     """Value on `alerts.complaints` (key customer/prospect id). `alert_id` is derived from its cause, so a replay
     never makes a second alert."""
@@ -145,6 +155,13 @@ class Alert(msgspec.Struct, kw_only=True):
     is_prospect: bool = False
     customer: Optional[CustomerContext] = None
     complaint_score: float = 0.0
+    #: spike alerts: the event-time hour (ISO start), its count, baseline mean and threshold, and the hour's most
+    #: negative mentions (most negative first; `mention_id` is the first of them)
+    window_start: Optional[str] = None
+    count: Optional[int] = None
+    baseline_mean: Optional[float] = None
+    threshold: Optional[float] = None
+    top_mentions: list[AlertMention] = []
     schema_version: int = SCHEMA_VERSION
 
 

@@ -57,8 +57,8 @@ MENTION_COLUMNS = (
 ALERT_COLUMNS = (
     "alert_id", "type", "severity", "reasons", "mention_id", "customer_id", "is_prospect", "brand", "channel",
     "text", "sentiment_compound", "sentiment_label", "complaint_score", "prior_complaints", "prior_window_days",
-    "channels_complained_on", "customer_tier", "customer_lifetime_value", "influence", "created_at", "status",
-    "assignee", "acked_at", "resolved_at", "updated_at", "schema_version",
+    "channels_complained_on", "customer_tier", "customer_lifetime_value", "influence", "created_at", "window_start",
+    "top_mentions", "status", "assignee", "acked_at", "resolved_at", "updated_at", "schema_version",
 )
 ACTION_COLUMNS = ("alert_id", "action", "by", "assignee", "note", "at")
 IDENTITY_COLUMNS = ("identity_key", "channel", "handle", "customer_id", "is_prospect", "updated_at")
@@ -208,7 +208,9 @@ def alert_columns(rows: Sequence[Alert], states: Optional[Mapping[str, AlertStat
             min(max(int(a.prior_complaints.window_days), 0), _UINT16_MAX), list(a.channels_complained_on),
             cust.tier if cust else ("prospect" if a.is_prospect else ""),
             float(cust.lifetime_value) if cust else 0.0, float(cust.influence) if cust else 0.0,
-            parse_ts(a.created_at), st.status, st.assignee, st.acked_at, st.resolved_at, updated_at,
+            parse_ts(a.created_at), parse_ts(a.window_start) if a.window_start else None,
+            [(t.mention_id, t.text, float(t.sentiment_compound)) for t in a.top_mentions],
+            st.status, st.assignee, st.acked_at, st.resolved_at, updated_at,
             int(a.schema_version),
         ))
     return _columns(out, len(ALERT_COLUMNS))

@@ -73,7 +73,8 @@ SECURITY_HEADERS = {
 ALERT_VIEW_COLUMNS = (
     "alert_id", "type", "severity", "reasons", "mention_id", "customer_id", "is_prospect", "brand", "channel", "text",
     "sentiment_compound", "complaint_score", "prior_complaints", "prior_window_days", "channels_complained_on",
-    "customer_tier", "customer_lifetime_value", "influence", "created_at", "status", "assignee",
+    "customer_tier", "customer_lifetime_value", "influence", "created_at", "status", "assignee", "window_start",
+    "top_mentions",
 )
 SNAPSHOT_SQL = f"""
 SELECT {', '.join(ALERT_VIEW_COLUMNS)}
@@ -125,6 +126,9 @@ def alert_view_from_row(row: Sequence[Any]) -> dict[str, Any]:
     for k in ("sentiment_compound", "complaint_score", "influence"):
         v[k] = round(float(v[k]), 3)
     v["customer_lifetime_value"] = float(v["customer_lifetime_value"])
+    v["window_start"] = _iso(v["window_start"]) if v["window_start"] is not None else None
+    v["top_mentions"] = [{"mention_id": m, "text": t, "sentiment_compound": round(float(c), 3)}
+                         for m, t, c in v["top_mentions"]]
     return v
 
 
@@ -140,7 +144,9 @@ def alert_view(alert: Alert, status: str = "open") -> dict[str, Any]:
         "channels_complained_on": list(alert.channels_complained_on),
         "customer_tier": ctx.tier if ctx else "", "customer_lifetime_value": ctx.lifetime_value if ctx else 0.0,
         "influence": round(ctx.influence, 3) if ctx else 0.0, "created_at": alert.created_at, "status": status,
-        "assignee": "",
+        "assignee": "", "window_start": alert.window_start,
+        "top_mentions": [{"mention_id": t.mention_id, "text": t.text, "sentiment_compound": round(t.sentiment_compound, 3)}
+                         for t in alert.top_mentions],
     }
 
 

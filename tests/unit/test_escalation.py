@@ -1,4 +1,4 @@
-"""pipeline/escalation.py: complaint history, alert rules, severity, cooldown, duplicates and spike maths."""
+"""pipeline/escalation.py: complaint history, alert rules, severity, cooldown, duplicates (spikes: test_spikes.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from pipeline.escalation import (DAY, HOUR, BrandSpikeState, ComplaintEvent, CustomerHistory, EscalationConfig,
-                                 alert_id, is_duplicate, merge_histories, observe, observe_negative, remember,
-                                 spike_alert, spike_threshold)
+from pipeline.escalation import (DAY, HOUR, ComplaintEvent, CustomerHistory, EscalationConfig, alert_id,
+                                 is_duplicate, merge_histories, observe, remember)
 from pipeline.records import ComplaintInfo, CustomerContext, EnrichedMention, PriorComplaints
 from pipeline.sentiment import Sentiment
 
@@ -285,138 +284,3 @@ def test_merged_history_feeds_cross_channel():
     _, alert = observe(merged, em("3", "facebook"), T0 + 3 * HOUR, NOW, CFG)
     assert alert.prior_complaints.count == 2
     assert alert.channels_complained_on == ["facebook", "instagram", "twitter"]
-
-
-# --- spikes -------------------------------------------------------------------------------------------------------
-
-def test_spike_threshold():
-    assert spike_threshold([1, 1, 1, 1], 3) == 1.0
-    assert spike_threshold([0, 2], 1) == 2.0  # mean 1, population σ 1
-    assert spike_threshold([2, 4, 4, 4, 5, 5, 7, 9], 2) == 9.0  # mean 5, σ 2
-    assert spike_threshold([], 3) == float("inf")
-
-
-def _feed(state, n, ts, cfg=CFG, brand="acme"):
-    spikes = []
-    for _ in range(n):
-        state, spike = observe_negative(state, brand, ts, cfg)
-        if spike:
-            spikes.append(spike)
-    return state, spikes
-
-
-def _with_baseline(per_hour: int, now: float, cfg=CFG) -> BrandSpikeState:
-    """A state whose `spike_baseline_hours` hours before `now`'s hour each hold `per_hour` negatives."""
-    hour = int(now // HOUR)
-    return BrandSpikeState(hours={h: per_hour for h in range(hour - cfg.spike_baseline_hours, hour)},
-                           first_hour=hour - cfg.spike_baseline_hours)
-
-
-def _warm(now: float = None, cfg=CFG) -> BrandSpikeState:
-    """A brand seen for a full baseline period already, with no negatives in it (baseline of zeros)."""
-    hour = int((T0 if now is None else now) // HOUR)
-    return BrandSpikeState(first_hour=hour - cfg.spike_baseline_hours)
-
-
-def test_spike_fires_once_when_both_thresholds_exceeded():
-    now = T0 + 60
-    state = _with_baseline(30, now)  # mean 30, σ 0 → threshold 30
-    state, spikes = _feed(state, 30, now)
-    assert spikes == []  # 30 is not above mean + kσ = 30
-    state, spikes = _feed(state, 1, now)
-    assert len(spikes) == 1
-    s = spikes[0]
-    assert (s.brand, s.hour, s.count, s.threshold, s.baseline_mean) == ("acme", int(T0 // HOUR), 31, 30.0, 30.0)
-    state, spikes = _feed(state, 50, now + 600)
-    assert spikes == []  # not twice in the same hour
-    assert int(T0 // HOUR) in state.alerted
-
-
-def test_spike_needs_min_count():
-    state, spikes = _feed(_warm(), 19, T0)  # no history: baseline of zeros
-    assert spikes == []  # above mean + kσ (0) but below spike_min_count
-    state, spikes = _feed(state, 1, T0)
-    assert len(spikes) == 1
-    assert spikes[0].count == 20
-    assert spikes[0].baseline_mean == 0.0
-
-
-def test_spike_min_count_configurable():
-    cfg = EscalationConfig(spike_min_count=3)
-    state, spikes = _feed(_warm(), 3, T0, cfg)
-    assert [s.count for s in spikes] == [3]
-
-
-def test_spike_sigma_matters():
-    hour = int(T0 // HOUR)
-    # baseline alternating 10 / 30: mean 20, σ 10 → threshold 20 + 3·10 = 50
-    state = BrandSpikeState(hours={h: (10 if h % 2 else 30) for h in range(hour - 24, hour)}, first_hour=hour - 24)
-    state, spikes = _feed(state, 50, T0)
-    assert spikes == []
-    state, spikes = _feed(state, 1, T0)
-    assert [(s.count, s.threshold, s.baseline_mean) for s in spikes] == [(51, 50.0, 20.0)]
-
-
-def test_spike_baseline_from_observed_hours():
-    state = _warm()
-    for h in range(1, 25):  # 24 earlier hours with 2 negatives each, observed one by one
-        state, _ = _feed(state, 2, T0 - h * HOUR)
-    state, spikes = _feed(state, 19, T0)
-    assert spikes == []
-    state, spikes = _feed(state, 1, T0)
-    assert [(s.count, s.threshold, s.baseline_mean) for s in spikes] == [(20, 2.0, 2.0)]
-
-
-def test_spike_next_hour_can_fire_again():
-    state, spikes = _feed(_warm(), 20, T0)
-    assert len(spikes) == 1
-    state, spikes = _feed(state, 25, T0 + HOUR)
-    # baseline now holds the previous hour (20) → mean 20/24, σ > 0, threshold well below 25
-    assert len(spikes) == 1
-    assert spikes[0].hour == int(T0 // HOUR) + 1
-
-
-def test_spike_counts_per_event_hour():
-    a, _ = _feed(_warm(), 5, T0, brand="acme")
-    assert a.hours == {int(T0 // HOUR): 5}
-
-
-def test_spike_state_drops_old_hours():
-    state, _ = _feed(_warm(), 1, T0 - 100 * HOUR)
-    state, _ = _feed(state, 1, T0)
-    assert state.hours == {int(T0 // HOUR): 1}
-
-
-def test_spike_alert_deterministic_per_brand_hour():
-    state, spikes = _feed(_warm(), 20, T0)
-    spike = spikes[0]
-    a = spike_alert(spike, em("1"), NOW, CFG)
-    b = spike_alert(spike, em("2", "facebook"), "2030-01-01T00:00:00.000Z", CFG)
-    assert a.alert_id == b.alert_id == alert_id("spike", f"acme:{int(T0 // HOUR)}")
-    assert a.type == "spike"
-    assert a.brand == "acme"
-    assert a.severity == "critical"  # baseline mean 0 → ratio ∞
-    assert a.prior_complaints.count == 0
-    assert a.channels_complained_on == []
-    other_hour = spike.__class__(brand="acme", hour=spike.hour + 1, count=20, threshold=0.0, baseline_mean=0.0)
-    other_brand = spike.__class__(brand="globex", hour=spike.hour, count=20, threshold=0.0, baseline_mean=0.0)
-    assert spike_alert(other_hour, em("1"), NOW, CFG).alert_id != a.alert_id
-    assert spike_alert(other_brand, em("1"), NOW, CFG).alert_id != a.alert_id
-
-
-def test_spike_alert_severity_and_reason():
-    from pipeline.escalation import Spike
-
-    s = Spike(brand="acme", hour=100, count=40, threshold=12.5, baseline_mean=5.0)
-    alert = spike_alert(s, em("1"), NOW, CFG)
-    assert alert.severity == "high"  # ratio 8 < 10
-    assert alert.reasons == ["40 negative mentions of acme this hour vs 5.0/h over the previous 24 h (threshold 12.5)"]
-    s = Spike(brand="acme", hour=100, count=50, threshold=12.5, baseline_mean=5.0)
-    assert spike_alert(s, em("1"), NOW, CFG).severity == "critical"  # ratio 10
-
-
-def test_no_spike_before_a_full_baseline_period():
-    """A brand's first day has no baseline: a busy first hour is not a spike."""
-    state, spikes = _feed(BrandSpikeState(), 100, T0)
-    assert spikes == []
-    assert state.first_hour == int(T0 // HOUR)

@@ -124,6 +124,18 @@ def test_alert_columns_default_open_and_customer_context():
     assert row["complaint_score"] == 0.75 and row["brand"] == "acme"
 
 
+def test_alert_columns_spike_context():
+    from pipeline.records import AlertMention
+
+    spike = alert("spike:1", window_start="2026-11-16T09:00:00.000Z", count=40, baseline_mean=2.0, threshold=8.5,
+                  top_mentions=[AlertMention(mention_id="twitter:9", text="down again", sentiment_compound=-0.8)])
+    row = as_dict(ALERT_COLUMNS, sink.alert_columns([spike, alert("A-1")]), 0)
+    assert row["window_start"] == datetime(2026, 11, 16, 9, tzinfo=UTC)
+    assert row["top_mentions"] == [("twitter:9", "down again", -0.8)]
+    other = as_dict(ALERT_COLUMNS, sink.alert_columns([alert("A-1")]), 0)
+    assert other["window_start"] is None and other["top_mentions"] == []
+
+
 def test_alert_columns_take_state_from_actions():
     acked = datetime(2026, 11, 16, 10, 5, tzinfo=UTC)
     states = {"A-2": AlertState("acked", "ann", acked, None)}
@@ -336,7 +348,7 @@ def test_migration_files_are_numbered_in_order_and_idempotent():
     assert [m.version for m in files] == sorted({m.version for m in files})
     for m in files:
         for statement in m.statements:
-            head = " ".join(statement.split()[:5]).upper()
+            head = " ".join(statement.split()[:8]).upper()
             assert "IF NOT EXISTS" in head or "OR REPLACE" in head, (m.name, head)
 
 

@@ -64,6 +64,7 @@ def ch_row(alert_id: str = "complaint:00000000000000000001", text: str = HOSTILE
         "prior_complaints": 2, "prior_window_days": 30, "channels_complained_on": ["email", "twitter"],
         "customer_tier": "gold", "customer_lifetime_value": 12000.0, "influence": 0.5,
         "created_at": datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc), "status": "open", "assignee": "",
+        "window_start": None, "top_mentions": [],
     }
     return tuple(values[c] for c in ALERT_VIEW_COLUMNS)
 
@@ -317,6 +318,25 @@ def test_views_agree():
                   created_at="2026-11-23T10:00:00.000Z")
     assert set(alert_view(alert)) == set(ALERT_VIEW_COLUMNS)
     assert alert_view(alert)["brand"] == "" and alert_view(alert)["customer_tier"] == ""
+
+
+def test_spike_context_in_both_views():
+    from pipeline.records import AlertMention
+
+    row = list(ch_row("spike:1"))
+    row[ALERT_VIEW_COLUMNS.index("window_start")] = datetime(2026, 11, 23, 14, tzinfo=timezone.utc)
+    row[ALERT_VIEW_COLUMNS.index("top_mentions")] = [("twitter:9", HOSTILE, -0.91234)]
+    from_row = alert_view_from_row(tuple(row))
+    assert from_row["window_start"] == "2026-11-23T14:00:00.000Z"
+    assert from_row["top_mentions"] == [{"mention_id": "twitter:9", "text": HOSTILE, "sentiment_compound": -0.912}]
+    alert = Alert(alert_id="spike:1", type="spike", severity="high", reasons=[], mention_id="twitter:9",
+                  customer_id="c", brand="aerolux", channel="twitter", text=HOSTILE,
+                  sentiment=Sentiment(-0.9, 0.0, 0.5, 0.5, "negative"),
+                  prior_complaints=PriorComplaints(count=0, window_days=30), channels_complained_on=[],
+                  created_at="2026-11-23T15:00:00.000Z", window_start="2026-11-23T14:00:00.000Z",
+                  top_mentions=[AlertMention(mention_id="twitter:9", text=HOSTILE, sentiment_compound=-0.91234)])
+    live = alert_view(alert)
+    assert (live["window_start"], live["top_mentions"]) == (from_row["window_start"], from_row["top_mentions"])
 
 
 def test_sentiment_series_keeps_busiest_brands():

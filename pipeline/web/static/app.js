@@ -115,7 +115,18 @@
     if (a.assignee) head.append(el("span", "alert-channel", "→ " + a.assignee));
     card.append(head);
 
-    card.append(el("p", "alert-text", a.text));
+    // A spike is about a brand and an hour: its context is that hour's most negative mentions.
+    if (a.type === "spike" && a.top_mentions && a.top_mentions.length) {
+      const top = el("ol", "alert-top");
+      for (const t of a.top_mentions) {
+        const li = el("li", "", t.text);
+        li.title = t.mention_id + " · compound " + Number(t.sentiment_compound).toFixed(2);
+        top.append(li);
+      }
+      card.append(top);
+    } else {
+      card.append(el("p", "alert-text", a.text));
+    }
 
     if (a.reasons && a.reasons.length) {
       const reasons = el("ul", "alert-reasons");
@@ -123,7 +134,6 @@
       card.append(reasons);
     }
 
-    // A spike is about a brand, not a person: its "customer" is just the author of the last negative mention.
     if (a.type !== "spike") card.append(customerLine(a));
 
     const actions = el("div", "alert-actions");
