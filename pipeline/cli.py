@@ -189,8 +189,9 @@ def replay(s: Settings, file: Path, rate: float, limit: int, progress: bool, shi
     """Produce the mentions of FILE (JSONL, JSONL.gz or CSV) into mentions.raw.
 
     Lines that are not valid mentions are reported with their line number and still sent, so the pipeline
-    dead-letters them with a reason: nothing is silently dropped. Ids are kept as they are, also with
-    --shift-to-now, so replaying a file again updates the same mentions instead of adding new ones."""
+    dead-letters them with a reason: nothing is silently dropped. Replaying a file again rewrites the same
+    rows (mentions are keyed by brand, created_at and id); with --shift-to-now that holds within the same
+    hour only: an hour later the shifted created_at differ and every mention gets a second row."""
     from datetime import datetime, timezone
 
     from pipeline.replay import replay_file

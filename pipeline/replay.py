@@ -119,15 +119,18 @@ def messages(path: Path, *, limit: int = 0, offset: timedelta = timedelta(0)
 
 
 def replay_file(s: Settings, path: Path, *, rate: float = 0.0, limit: int = 0, progress: bool = True,
-                producer=None, shift_to: Optional[datetime] = None) -> FileSummary:
+                producer=None, shift_to: Optional[datetime] = None, offset: Optional[timedelta] = None
+                ) -> FileSummary:
     """Send every non-blank line of `path`; invalid ones are reported (line number + reason) and sent too.
 
-    `shift_to` (an aware datetime, e.g. now): shift every valid mention's `created_at` by `file_offset`."""
+    `shift_to` (an aware datetime, e.g. now): shift every valid mention's `created_at` by `file_offset`;
+    `offset`: by this offset instead (e.g. the one an earlier replay of the file used)."""
     summary = FileSummary(f"replay {path.name}")
-    offset = timedelta(0)
-    if shift_to is not None:
+    if offset is None and shift_to is not None:
         offset = file_offset(path, shift_to, limit=limit)
-        summary.extra["created_at shifted by (hours)"] = int(offset / HOUR)
+    if offset is not None:
+        summary.extra["created_at shifted by (hours)"] = round(offset / HOUR)
+    offset = offset or timedelta(0)
     with bulk_producer(s, producer, compression_type=None, max_request_size=4 << 20, retries=10) as producer:
         total = count_rows(path) if progress else None
         if total is not None and limit:
