@@ -76,7 +76,7 @@ def test_normalise_handle() -> None:
         ("brands:\n  - name: 1010\n", "needs a name"),
         ("brands:\n  - name: A\n    handle: ['@a']\n", "brand 'A': unknown key.*handle"),
         ("brands:\n  - name: A\n    handles: ['@a']\n", "handles must map a channel to a list"),
-        ("brands:\n  - name: A\n    handles: {twitter: '@a'}\n", r"handles.twitter must be a list.*\['@a'\]|single text"),
+        ("brands:\n  - name: A\n    handles: {twitter: '@a'}\n", r"handles.twitter must be a list, got the single"),
         ("brands:\n  - name: A\n    handles: {Twitter: ['@a']}\n", "channel 'Twitter' is not a channel name"),
         ("brands:\n  - name: A\n    handles: {twitter: ['@a.b']}\n", r"handles.twitter\[0\] '@a.b' is not a handle"),
         ("brands:\n  - name: A\n    handles: {twitter: [42]}\n", r"handles.twitter\[0\] must be a non-empty text"),
@@ -180,7 +180,7 @@ def test_no_brands_assigns_nothing() -> None:
     assert len(NO_BRANDS) == 0
 
 
-# --- addressed ---------------------------------------------------------------------------------------------------------
+# --- addressed --------------------------------------------------------------------------------------------------------
 
 
 def test_addressed_means_a_brand_or_care_handle_not_any_handle(brands: Brands) -> None:
@@ -202,7 +202,7 @@ def test_hostile_long_text_is_scanned_within_caps(brands: Brands) -> None:
     assert brands.brand_for("x " * 100_000 + "Brewly", "twitter", "") is None
 
 
-# --- load_brands(settings) ----------------------------------------------------------------------------------------------
+# --- load_brands(settings) --------------------------------------------------------------------------------------------
 
 
 def test_load_brands_from_setting_data_dir_or_none(tmp_path: Path) -> None:
@@ -231,3 +231,11 @@ def test_shipped_sample_brands_cover_the_demo_brands() -> None:
             assert brands.addressed(f"hello @{b.name}", channel)
         assert brands.brand_for(f"Great experience with {b.name}: five stars", "reviews", "x") == b.name
     assert brands.brand_for("the Nimbus app won't let me log in", "support", "x") == "NimbusMobile"
+
+
+def test_longest_keyword_at_a_position_must_still_end_on_a_word_boundary() -> None:
+    brands = Brands([Brand("Short", keywords=("flat",)), Brand("Long", keywords=("flat white",))])
+    assert brands.brand_for("a flat white please", "twitter") == "Long"
+    assert brands.brand_for("two flat whites please", "twitter") == "Short"  # "flat white" ends inside a word
+    assert brands.brand_for("FLAT-WHITE", "twitter") == "Short"
+    assert brands.brand_for("flatmate", "twitter") is None
