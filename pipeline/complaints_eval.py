@@ -3,6 +3,10 @@
 The CSV has a header with at least `text` and `label` (1 = complaint, 0 = not); `id` and `domain` are optional
 (`domain` groups the per-domain rows; without it every row is in domain `all`). This is the format of
 shared/data/complaints_dev.csv (columns id,text,label,domain). Pure apart from reading the file and the timing helper.
+
+Whether a row is addressed to a brand needs the brands' handles; labelled tweets come without a brands.yml, so
+`derive_brands` takes them from the data: the @handles that occur in at least BRAND_HANDLE_MIN_ROWS rows of one brand
+domain are that domain's brand accounts (no label is used beyond which domains have complaints at all).
 """
 from __future__ import annotations
 
@@ -15,12 +19,17 @@ from typing import Optional
 
 import msgspec
 
+from pipeline.brands import HANDLE_RE, Brand, Brands
 from pipeline.complaints import ComplaintModel, load_default
 from pipeline.sentiment import NEGATIVE_THRESHOLD, Sentiment, score_sentiment
 
 REQUIRED_COLUMNS = ("text", "label")
 #: Name of the overall row in reports.
 OVERALL = "overall"
+#: A handle in at least this many rows of one brand domain is one of that domain's brand accounts (`derive_brands`).
+BRAND_HANDLE_MIN_ROWS = 3
+#: The channel labelled rows are read as (the dev data is tweets).
+EVAL_CHANNEL = "twitter"
 #: Rows larger than this are refused (a CSV field limit, so a broken quote cannot swallow the whole file silently).
 MAX_FIELD = 100_000
 
@@ -100,6 +109,32 @@ def counts_by_domain(rows: Sequence[LabelledText], predictions: Sequence[bool]) 
     return result
 
 
+def derive_brands(rows: Sequence[LabelledText], min_rows: int = BRAND_HANDLE_MIN_ROWS) -> Brands:
+    """The brand accounts of labelled data, one brand per brand domain (a domain with at least one complaint): the
+    @handles (lowercased) found in at least `min_rows` of the domain's rows, as its handles on EVAL_CHANNEL. A handle
+    frequent in two domains goes to the one where it is most frequent (then the first by name)."""
+    brand_domains = sorted({r.domain for r in rows if r.label == 1})
+    seen: dict[tuple[str, str], int] = {}
+    for r in rows:
+        if r.domain in brand_domains:
+            for handle in {h[1:].lower() for h in HANDLE_RE.findall(r.text)}:
+                seen[(r.domain, handle)] = seen.get((r.domain, handle), 0) + 1
+    owner: dict[str, tuple[int, str]] = {}
+    for (domain, handle), n in sorted(seen.items()):
+        if n >= min_rows and (handle not in owner or n > owner[handle][0]):
+            owner[handle] = (n, domain)
+    return Brands(
+        [Brand(name=f"domain:{d}", handles={EVAL_CHANNEL: tuple(sorted(h for h, (_, o) in owner.items() if o == d))})
+         for d in brand_domains],
+        source="<brand accounts derived from the labelled rows>",
+    )
+
+
+def addressed_flags(rows: Sequence[LabelledText], brands: Brands) -> list[bool]:
+    """`brands.addressed(text, EVAL_CHANNEL)` of every row."""
+    return [brands.addressed(r.text, EVAL_CHANNEL) for r in rows]
+
+
 def read_labelled_csv(path: str | Path) -> list[LabelledText]:
     """Rows of a labelled CSV (see module doc). Raises ValueError naming the problem: missing or unreadable file,
     not UTF-8, no header, missing `text`/`label` column, a label other than 0/1 (with its line), no rows."""
@@ -165,12 +200,17 @@ def evaluate(
     model: ComplaintModel | None = None,
     source: str = "<rows>",
     sentiment: Callable[[str], Sentiment] = score_sentiment,
+    brands: Brands | None = None,
 ) -> EvalReport:
-    """Score every row with `model` (default: the shipped one) and the VADER-only baseline, per domain + overall."""
+    """Score every row with `model` (default: the shipped one) and the VADER-only baseline, per domain + overall;
+    a row is addressed when it names one of `brands`' handles or a care handle (default: `derive_brands(rows)`)."""
     model = model or load_default()
     cut = model.threshold if threshold is None else threshold
     sentiments = [sentiment(r.text) for r in rows]
-    predictions = [model.score(r.text, s, cut).is_complaint for r, s in zip(rows, sentiments)]
+    flags = addressed_flags(rows, derive_brands(rows) if brands is None else brands)
+    predictions = [
+        model.score(r.text, s, cut, addressed=a).is_complaint for r, s, a in zip(rows, sentiments, flags)
+    ]
     baseline = [s.compound <= NEGATIVE_THRESHOLD for s in sentiments]
     return EvalReport(
         source=source,
@@ -180,12 +220,21 @@ def evaluate(
     )
 
 
-def evaluate_csv(path: str | Path, threshold: float | None = None, model: ComplaintModel | None = None) -> EvalReport:
-    """Evaluate the complaint scorer on a labelled CSV (columns id,text,label,domain; see module doc).
-    Raises ValueError with a clear message when the file is missing or malformed."""
+def evaluate_csv(
+    path: str | Path, threshold: float | None = None, model: ComplaintModel | None = None, brands: Brands | None = None
+) -> EvalReport:
+    """Evaluate the complaint scorer on a labelled CSV (columns id,text,label,domain; see module doc); `brands` as in
+    `evaluate`. Raises ValueError with a clear message when the file is missing or malformed."""
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-    return evaluate(read_labelled_csv(path), threshold, model, source=str(path))
+    return evaluate(read_labelled_csv(path), threshold, model, source=str(path), brands=brands)
+
+
+def false_alarm_rate(predictions: Sequence[bool]) -> float:
+    """Share of flagged texts among texts that are all non-complaints (e.g. person-to-person replies)."""
+    if not predictions:
+        raise ValueError("false_alarm_rate needs at least one prediction")
+    return sum(1 for p in predictions if p) / len(predictions)
 
 
 def _fmt(value: Optional[float]) -> str:
