@@ -9,7 +9,6 @@ import time
 from pipeline import metrics, topics
 from pipeline.app import Pipeline, now_iso
 from pipeline.codec import encode
-from pipeline.complaints import ComplaintModel
 from pipeline.identity_table import IdentityTable
 from pipeline.ingest import parse_timestamp
 from pipeline.outbox import Outbox, completed_batches, send_packed
@@ -27,8 +26,7 @@ def register(p: Pipeline) -> None:
     table = IdentityTable(s)
     p.services["identities"] = table
     p.app.service(table)
-    processor = MentionProcessor(ComplaintModel.load_default(), score_cap=s.score_text_cap,
-                                 threshold=s.complaint_threshold)
+    processor = MentionProcessor.from_settings(s)
     ok = metrics.STAGE_MESSAGES.labels("ingest", "ok")
     rejected = metrics.STAGE_MESSAGES.labels("ingest", "deadletter")
     dlq = metrics.DEADLETTERS
