@@ -200,7 +200,8 @@ def _strings(value: object, where: str, what: str, example: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        raise BrandsError(f"{where} must be a list, got the single text {value!r}; write it as [{example}]")
+        quoted = value.replace('"', '\\"')
+        raise BrandsError(f'{where} must be a list, got the single text {value!r}; write it as ["{quoted}"]')
     if not isinstance(value, list):
         raise BrandsError(f"{where} must be a list of {what} like [{example}], got {type(value).__name__}")
     out = []
@@ -313,3 +314,32 @@ def load_brands(settings: Settings) -> Brands:
     configured file is missing or wrong."""
     path = brands_path(settings)
     return NO_BRANDS if path is None else load_brands_file(path)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`python -m pipeline.brands FILE…`: check brands files; prints each file's brands, or its error in one line."""
+    import sys
+
+    paths = list(sys.argv[1:] if argv is None else argv)
+    if not paths:
+        print("usage: python -m pipeline.brands BRANDS.yml [...]", file=sys.stderr)
+        return 2
+    status = 0
+    for path in paths:
+        try:
+            brands = load_brands_file(path)
+        except BrandsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        for brand in brands.brands:
+            handles = "; ".join(f"{ch}: " + ", ".join("@" + h for h in hs) for ch, hs in sorted(brand.handles.items()))
+            print(f"{path}: {brand.name} — handles {handles or 'none'}; keywords besides the name: "
+                  f"{', '.join(brand.keywords) or 'none'}")
+        if not brands.brands:
+            print(f"{path}: no brands")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

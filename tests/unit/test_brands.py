@@ -239,3 +239,16 @@ def test_longest_keyword_at_a_position_must_still_end_on_a_word_boundary() -> No
     assert brands.brand_for("two flat whites please", "twitter") == "Short"  # "flat white" ends inside a word
     assert brands.brand_for("FLAT-WHITE", "twitter") == "Short"
     assert brands.brand_for("flatmate", "twitter") is None
+
+
+def test_check_command_prints_brands_or_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.brands import main
+
+    assert main([str(SAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "NimbusMobile — handles facebook: @nimbusmobile" in out and "Nimbus app" in out
+    bad = write(tmp_path, "brands:\n  - name: A\n    handles: {twitter: '@a'}\n")
+    assert main([str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'write it as ["@a"]' in err and "Traceback" not in err
+    assert main([]) == 2
