@@ -244,3 +244,87 @@ def test_alert_arrives_live_escaped_and_ack_reaches_clickhouse(s, dashboard):
             assert csp == [], csp
         finally:
             browser.close()
+
+
+def write_sample_copy(path: Path, suffix: str) -> dict[str, int]:
+    """The bundled sample's valid mentions with their (past) created_at, brands renamed `<brand>-<suffix>` and ids
+    made unique to this test, as JSONL.gz; returns distinct mentions per renamed brand (the sample repeats some)."""
+    import gzip
+
+    import msgspec
+
+    from pipeline.ingest import Rejected, decode_mention
+    from pipeline.sample import iter_lines, sample_dir
+
+    per_brand: dict[str, set[str]] = {}
+    with gzip.open(path, "wb") as out:
+        for line in iter_lines(sample_dir() / "mentions.jsonl.gz"):
+            try:
+                decode_mention(line)
+            except Rejected:
+                continue  # the sample's deliberate junk: dead-lettered, not what this test looks at
+            d = msgspec.json.decode(line)
+            d["id"] = f"{suffix}-{d['id']}"
+            if d.get("brand"):
+                d["brand"] = f"{d['brand']}-{suffix}".lower()
+                per_brand.setdefault(d["brand"], set()).add(f"{d['channel']}:{d['id']}")
+            out.write(encode(d) + b"\n")
+    return {brand: len(ids) for brand, ids in per_brand.items()}
+
+
+def test_a_replay_shifted_to_now_fills_the_default_window(s, dashboard, tmp_path):
+    """The demo's data is a week in the past; `replay --shift-to-now` ends it in the current hour, so the chart's
+    default 24 h window shows every brand's last day instead of "no mentions in this period"."""
+    import sys
+
+    from pipeline.stack import settings_env
+
+    chromium = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    suffix = uuid.uuid4().hex[:5]
+    path = tmp_path / "sample-copy.jsonl.gz"
+    per_brand = write_sample_copy(path, suffix)
+    assert len(per_brand) == 4
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "replay", "--shift-to-now", "--no-progress",
+                          str(path)], env=settings_env(s), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert re.search(r"created_at shifted by \(hours\): [1-9][0-9]*", out.stdout), out.stdout
+    expected = sorted(per_brand.items())
+    rows = wait_for_rows(s, "SELECT brand, count() FROM mentions FINAL WHERE brand IN %(b)s GROUP BY brand "
+                            "ORDER BY brand", {"b": tuple(per_brand)}, expected, timeout=300)
+    assert rows == expected
+    # In ClickHouse the copy now spans the five days up to the current hour.
+    from pipeline.clickhouse import client
+
+    c = client(s)
+    try:
+        first, last = (t.replace(tzinfo=None) for t in c.execute(
+            "SELECT min(created_at), max(created_at) FROM mentions FINAL WHERE brand IN %(b)s",
+            {"b": tuple(per_brand)})[0])
+    finally:
+        c.disconnect()
+    hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    assert hour - timedelta(hours=1) <= last < hour + timedelta(hours=1)  # the previous hour if the clock turned
+    assert timedelta(days=4, hours=23) < last - first < timedelta(days=5)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(f"{dashboard.url}?token={dashboard.token}")
+            page.wait_for_selector("body[data-snapshot]", timeout=30_000)
+            assert page.locator("#f-hours").input_value() == "24"  # the default window, untouched
+            for brand in per_brand:
+                page.locator(f"#legend li:has-text('{brand}')").wait_for(timeout=30_000)
+            assert page.locator("#chart text.nodata").count() == 0
+            assert "no mentions in this period" not in page.locator("#chart").inner_text()
+            # Every hour of the window has a point per brand (23 when the clock turned an hour since the replay).
+            tips = page.locator("#chart svg circle title").all_text_contents()
+            for brand in per_brand:
+                hours = sum(1 for t in tips if t.startswith(brand + " · "))
+                assert 23 <= hours <= 24, (brand, hours)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-shifted-sample.png"))
+        finally:
+            browser.close()
