@@ -57,6 +57,7 @@ class SpikeState(msgspec.Struct):
     alerted: list[int] = []
     first: int = NO_HOUR        # earliest hour counted
     watermark: float = 0.0      # highest watermark applied (0: none yet)
+    judged: int = NO_HOUR       # hours up to this one are closed and were judged on their final counts
     late: int = 0               # mentions not counted because their hour had closed
 
 
@@ -136,6 +137,8 @@ def evaluate(state: SpikeState, brand: str, cfg: SpikeConfig) -> list[Spike]:
         return []
     spikes = []
     for hour in sorted(state.counts):
+        if hour <= state.judged:
+            continue  # judged once on its final count; its baseline may be gone by now
         if hour > last:
             break
         agg = state.counts[hour]
@@ -148,7 +151,8 @@ def evaluate(state: SpikeState, brand: str, cfg: SpikeConfig) -> list[Spike]:
             continue
         state.alerted.append(hour)
         spikes.append(Spike(brand, hour, count, threshold, sum(baseline) / len(baseline), tuple(agg.top)))
-    horizon = last - cfg.baseline_hours  # the oldest hour the baseline of the next evaluable hour still needs
+    state.judged = max(state.judged, last - 1)  # every hour before `last` is closed: final, judged above
+    horizon = last - cfg.baseline_hours  # the oldest hour the baseline of the next hour to judge still needs
     for hour in [h for h in state.counts if h < horizon]:
         del state.counts[hour]
     state.alerted = [h for h in state.alerted if h >= horizon]

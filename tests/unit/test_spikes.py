@@ -90,6 +90,19 @@ def test_no_spike_without_full_baseline_period():
     assert spikes == []
 
 
+def test_busy_steady_hours_never_alert_as_the_watermark_moves_on():
+    """A closed hour is judged once, on its final count: later, when its baseline hours have been dropped, it is not
+    judged again against a baseline of zeros (a demo run raised 27 false spikes that way)."""
+    state, found = SpikeState(), []
+    for hour in range(H0, H0 + 80):
+        busy = 30 if hour % 24 in range(8, 20) else 5  # a daily cycle: busy days, quiet nights
+        feed(state, [(at(hour, k % 60), neg(hour * 100 + k)) for k in range(busy)])
+        advance(state, (hour + 1) * HOUR + CFG.allowed_lateness + 1)
+        found += evaluate(state, "acme", CFG)
+    assert found == []
+    assert len(state.counts) <= CFG.baseline_hours + 2
+
+
 def test_min_count_and_sigma():
     base = steady(24, 10)
     _, spikes = run(base + outage(H0 + 24, 10), (H0 + 25) * HOUR + 600)  # 10 ≤ mean 10
