@@ -184,7 +184,7 @@ def topics(s: Settings) -> None:
 @click.option("--shift-to-now", is_flag=True, default=False,
               help="Move every created_at by one whole number of hours so that the file's latest created_at falls "
                    "in the current hour (minutes kept: it may lie up to 59 min ahead). Mentions without "
-                   "created_at and invalid lines are sent unchanged. Reads FILE twice. Off by default.")
+                   "created_at and invalid lines are sent unchanged. Reads FILE once more first. Off by default.")
 def replay(s: Settings, file: Path, rate: float, limit: int, progress: bool, shift_to_now: bool) -> None:
     """Produce the mentions of FILE (JSONL, JSONL.gz or CSV) into mentions.raw.
 

@@ -19,6 +19,9 @@ SUMMARY_SQL = {
         SELECT brand, count() AS n, round(countIf(sentiment_label = 'negative') / n, 3) AS negative_share,
                countIf(is_complaint) AS complaints
         FROM mentions FINAL WHERE brand != '' GROUP BY brand ORDER BY negative_share DESC LIMIT 5""",
+    "spikes": """
+        SELECT brand, window_start, severity, reasons[1]
+        FROM alerts FINAL WHERE type = 'spike' ORDER BY window_start LIMIT 10""",
 }
 
 
@@ -33,6 +36,7 @@ def summary_tables(s: Settings):
         mentions, matched, customers, prospects, complaints = c.execute(SUMMARY_SQL["totals"])[0]
         alerts = c.execute(SUMMARY_SQL["alerts"])
         brands = c.execute(SUMMARY_SQL["brands"])
+        spikes = c.execute(SUMMARY_SQL["spikes"])
     finally:
         c.disconnect()
     totals = Table(title="socialpulse demo — what landed in ClickHouse", show_header=False)
@@ -50,7 +54,12 @@ def summary_tables(s: Settings):
         top.add_column(col, justify="left" if col == "brand" else "right")
     for brand, n, share, comp in brands:
         top.add_row(brand, f"{n:,}", f"{share:.1%}", f"{comp:,}")
-    return totals, by_type, top
+    spike_table = Table(title="spike alerts")
+    for col in ("brand", "hour (UTC)", "severity", "why"):
+        spike_table.add_column(col, overflow="fold")
+    for brand, hour, severity, why in spikes:
+        spike_table.add_row(brand, hour.strftime("%Y-%m-%d %H:00") if hour else "", severity, why)
+    return totals, by_type, top, spike_table
 
 
 def install_sample_brands(s: Settings, sample: Path, echo: Callable[[str], None], *, worker_running: bool) -> None:
