@@ -77,6 +77,7 @@ class Spike:
     threshold: float
     baseline_mean: float
     top: tuple[TopMention, ...] = field(default=())
+    final: bool = True  # False: raised while the hour was still open (its count can still grow)
 
 
 def mention_key(mention_id: str) -> int:
@@ -150,7 +151,8 @@ def evaluate(state: SpikeState, brand: str, cfg: SpikeConfig) -> list[Spike]:
         if count <= threshold:
             continue
         state.alerted.append(hour)
-        spikes.append(Spike(brand, hour, count, threshold, sum(baseline) / len(baseline), tuple(agg.top)))
+        spikes.append(Spike(brand, hour, count, threshold, sum(baseline) / len(baseline), tuple(agg.top),
+                            final=hour < last))
     state.judged = max(state.judged, last - 1)  # every hour before `last` is closed: final, judged above
     horizon = last - cfg.baseline_hours  # the oldest hour the baseline of the next hour to judge still needs
     for hour in [h for h in state.counts if h < horizon]:
@@ -173,9 +175,9 @@ def spike_alert(spike: Spike, now_iso: str, cfg: SpikeConfig, window_days: int) 
     ratio = spike.count / spike.baseline_mean if spike.baseline_mean > 0 else math.inf
     severity = "critical" if ratio >= 10 else "high"
     start = datetime.fromtimestamp(spike.hour * HOUR, tz=timezone.utc)
-    reasons = [f"{spike.count} negative mentions of {spike.brand} on {start:%Y-%m-%d} {start:%H}:00–{(start.hour + 1) % 24:02d}:00 "
-               f"UTC vs {spike.baseline_mean:.1f}/h over the previous {cfg.baseline_hours} h "
-               f"(threshold {spike.threshold:.1f})"]
+    reasons = [f"{spike.count} negative mentions {'' if spike.final else 'so far '}of {spike.brand} on "
+               f"{start:%Y-%m-%d} {start:%H}:00–{(start.hour + 1) % 24:02d}:00 UTC vs {spike.baseline_mean:.1f}/h "
+               f"over the previous {cfg.baseline_hours} h (threshold {spike.threshold:.1f})"]
     worst = spike.top[0] if spike.top else None
     return Alert(
         alert_id=spike_alert_id(spike.brand, spike.hour), type="spike", severity=severity, reasons=reasons,

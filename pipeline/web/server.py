@@ -80,7 +80,7 @@ SNAPSHOT_SQL = f"""
 SELECT {', '.join(ALERT_VIEW_COLUMNS)}
 FROM alerts FINAL
 WHERE status IN ('open', 'acked')
-ORDER BY created_at DESC
+ORDER BY type = 'spike' DESC, created_at DESC
 LIMIT %(limit)s
 """
 KPI_MENTIONS_SQL = f"""

@@ -1,6 +1,7 @@
 """pipeline/spikes.py: negative spikes per brand and event-time hour, evaluated against the watermark."""
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import msgspec
@@ -67,7 +68,7 @@ def test_outage_after_full_baseline_alerts_once_with_context():
     events = steady(24, 2) + outage(H0 + 24, 50)
     # the outage hour is evaluable once hour H0+23 closed: watermark ≥ (H0+24)·3600 + lateness
     state, spikes = run(events, (H0 + 24) * HOUR + CFG.allowed_lateness)
-    assert [(s.hour, s.count, s.baseline_mean) for s in spikes] == [(H0 + 24, 50, 2.0)]
+    assert [(s.hour, s.count, s.baseline_mean, s.final) for s in spikes] == [(H0 + 24, 50, 2.0, False)]
     assert len(spikes[0].top) == TOP_N
     assert spikes[0].top[0].mention_id == "twitter:900000"  # the most negative of the hour
     assert [t.compound for t in spikes[0].top] == sorted(t.compound for t in spikes[0].top)
@@ -193,7 +194,7 @@ def test_v1_state_decodes_as_a_fresh_start():
 
 
 def test_spike_alert_names_hour_count_baseline_and_worst_mention():
-    state, spikes = run(steady(24, 5) + outage(H0 + 24, 40), (H0 + 25) * HOUR)
+    state, spikes = run(steady(24, 5) + outage(H0 + 24, 40), (H0 + 25) * HOUR + CFG.allowed_lateness)
     alert = spike_alert(spikes[0], NOW, CFG, 30)
     assert alert.alert_id == alert_id("spike", f"acme:{H0 + 24}")
     assert alert.type == "spike" and alert.brand == "acme"
@@ -204,6 +205,9 @@ def test_spike_alert_names_hour_count_baseline_and_worst_mention():
     assert alert.sentiment.compound == -0.9
     assert alert.reasons == ["40 negative mentions of acme on 2024-10-05 00:00–01:00 UTC vs 5.0/h over the "
                              "previous 24 h (threshold 5.0)"]
+    assert spikes[0].final  # judged after the hour closed
+    early = spike_alert(dataclasses.replace(spikes[0], final=False), NOW, CFG, 30)
+    assert early.reasons[0].startswith("40 negative mentions so far of acme on 2024-10-05 00:00–01:00 UTC")
     again = spike_alert(spikes[0], "2030-01-01T00:00:00.000Z", CFG, 30)
     assert again.alert_id == alert.alert_id  # one id per brand-hour, whenever it is raised
 
