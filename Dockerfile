@@ -19,16 +19,16 @@ COPY agents ./agents
 COPY schemas ./schemas
 
 # Runtime dependencies only (no `embedded`/`dev` extras). The JSON Schemas and ClickHouse migrations are read from
-# `<site-packages>/schemas` (pipeline/migrations.py: MIGRATIONS_DIR, pipeline/schemas.py: SCHEMA_DIR), which a
+# `<site-packages>/schemas` (pipeline/adapters/clickhouse/migrations.py: MIGRATIONS_DIR, pipeline/contract/jsonschema.py: SCHEMA_DIR), which a
 # wheel does not carry: copy them to where the installed code looks (-I: not the source tree in the working
 # directory), and fail the build if it still finds no migration or cannot load the shipped complaint model.
 RUN python -m venv /opt/socialpulse \
  && /opt/socialpulse/bin/pip install . \
- && target="$(/opt/socialpulse/bin/python -I -c 'from pipeline.migrations import MIGRATIONS_DIR; print(MIGRATIONS_DIR.parent)')" \
+ && target="$(/opt/socialpulse/bin/python -I -c 'from pipeline.adapters.clickhouse.migrations import MIGRATIONS_DIR; print(MIGRATIONS_DIR.parent)')" \
  && mkdir -p "$target" \
  && cp -r schemas/. "$target/" \
- && /opt/socialpulse/bin/python -I -c 'from pipeline.migrations import migration_files; assert migration_files(), "no migrations"' \
- && /opt/socialpulse/bin/python -I -c 'from pipeline.complaints import load_default; load_default()' \
+ && /opt/socialpulse/bin/python -I -c 'from pipeline.adapters.clickhouse.migrations import migration_files; assert migration_files(), "no migrations"' \
+ && /opt/socialpulse/bin/python -I -c 'from pipeline.domain.complaints.model import load_default; load_default()' \
  && /opt/socialpulse/bin/socialpulse --help >/dev/null
 
 # --- runtime ---------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-KAFKA_LIB := pipeline/services/broker/lib/.resolved
+KAFKA_LIB := pipeline/ops/services/broker/lib/.resolved
 COMPOSE_VERSION := v2.40.3
 COMPOSE := .tools/docker-compose
 
@@ -49,10 +49,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-$(KAFKA_LIB): pipeline/services/broker/pom.xml
+$(KAFKA_LIB): pipeline/ops/services/broker/pom.xml
 	@command -v java >/dev/null || { echo "error: Java 17+ is required for the embedded Kafka broker (apt-get install openjdk-17-jre-headless)"; exit 2; }
 	@command -v mvn >/dev/null || { echo "error: Maven is required to fetch the Kafka broker jars (apt-get install maven)"; exit 2; }
-	mvn -q -B -f pipeline/services/broker/pom.xml dependency:copy-dependencies
+	mvn -q -B -f pipeline/ops/services/broker/pom.xml dependency:copy-dependencies
 	@touch $(KAFKA_LIB)
 
 demo: setup

@@ -1,7 +1,7 @@
 """Stage 2 (on `mentions.by_customer`): dedupe, per-customer complaint history, alert rules; emits
 `mentions.enriched` and `alerts.complaints`.
 
-Batched (see `pipeline.outbox`): a batch updates the in-memory table at once; its changelog (one record per key and
+Batched (see `pipeline.runtime.outbox`): a batch updates the in-memory table at once; its changelog (one record per key and
 batch, to the event's own partition) is sent only after the broker acknowledged the batch's outputs, and its events
 are acked only after the changelog was acknowledged too. The changelog therefore never gets ahead of what was
 emitted, and no offset is committed before both are durable. A crash anywhere in between redelivers the batch; the
@@ -12,16 +12,18 @@ from typing import Any, Optional
 
 import time
 
-from pipeline import metrics, topics
-from pipeline.app import Pipeline, escalation_config, now_iso, spike_config
+from pipeline import metrics
+
+from pipeline.contract import topics
+from pipeline.runtime.app import Pipeline, escalation_config, now_iso, spike_config
 from pipeline.codec import decoder, encode
-from pipeline.escalation import CustomerHistory, is_duplicate, merge_histories, observe
-from pipeline.ingest import dead_letter, parse_timestamp
-from pipeline.outbox import Outbox, completed_batches, send_packed
-from pipeline.packing import KIND_HEADER, LINK, LINKS, MERGE, PACKED, Packer, partition_for, unpack
-from pipeline.records import EnrichedMention
-from pipeline.spikes import SpikeState, advance, count_negative, evaluate, spike_alert, top_mention
-from pipeline.watermarks import MarkForwarder, WatermarkTracker, header_marks
+from pipeline.domain.escalation import CustomerHistory, is_duplicate, merge_histories, observe
+from pipeline.domain.mention import dead_letter, parse_timestamp
+from pipeline.runtime.outbox import Outbox, completed_batches, send_packed
+from pipeline.runtime.packing import KIND_HEADER, LINK, LINKS, MERGE, PACKED, Packer, partition_for, unpack
+from pipeline.contract.records import EnrichedMention
+from pipeline.domain.spikes import SpikeState, advance, count_negative, evaluate, spike_alert, top_mention
+from pipeline.runtime.watermarks import MarkForwarder, WatermarkTracker, header_marks
 
 
 class TableBatch:
@@ -78,7 +80,7 @@ def register(p: Pipeline) -> None:
     ok = metrics.STAGE_MESSAGES.labels("detect", "ok")
     dup = metrics.STAGE_MESSAGES.labels("detect", "duplicate")
     spike_counted = {o: metrics.STAGE_MESSAGES.labels("spikes", o) for o in ("counted", "duplicate", "late")}
-    # Watermarks (pipeline.watermarks): per input partition of each stage, over that partition's own inputs.
+    # Watermarks (pipeline.runtime.watermarks): per input partition of each stage, over that partition's own inputs.
     detect_marks: dict[int, WatermarkTracker] = {}  # by_customer partition → over mentions.raw partitions
     spike_marks: dict[int, WatermarkTracker] = {}   # negative_by_brand partition → over by_customer partitions
     detect_out: dict[int, float] = {}               # by_customer partition → its watermark, told to the spike stage

@@ -1,14 +1,16 @@
 """Identities (on `customers.identities`): link a prospect's history to the customer its handle joined (packed, see
-`pipeline.packing`)."""
+`pipeline.runtime.packing`)."""
 from __future__ import annotations
 
-from pipeline import metrics, topics
-from pipeline.app import Pipeline
+from pipeline import metrics
+
+from pipeline.contract import topics
+from pipeline.runtime.app import Pipeline
 from pipeline.codec import decoder
-from pipeline.identity import prospect_id
-from pipeline.outbox import Outbox, completed_batches
-from pipeline.packing import KIND_HEADER, LINKS, Packer
-from pipeline.records import Identity
+from pipeline.domain.identity import prospect_id
+from pipeline.runtime.outbox import Outbox, completed_batches
+from pipeline.runtime.packing import KIND_HEADER, LINKS, Packer
+from pipeline.contract.records import Identity
 
 
 def register(p: Pipeline) -> None:

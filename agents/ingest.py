@@ -1,21 +1,23 @@
 """Stage 1 (on `mentions.raw`): validate, normalise, score sentiment + complaint, resolve the author; re-key by
-customer id onto `mentions.by_customer`, packed: one message per target partition and batch (`pipeline.packing`);
-rejects to `mentions.deadletter`. Batched (see `pipeline.outbox`): a batch is acked only after the broker
+customer id onto `mentions.by_customer`, packed: one message per target partition and batch (`pipeline.runtime.packing`);
+rejects to `mentions.deadletter`. Batched (see `pipeline.runtime.outbox`): a batch is acked only after the broker
 acknowledged everything it produced."""
 from __future__ import annotations
 
 import time
 
-from pipeline import metrics, topics
-from pipeline.app import Pipeline, now_iso
+from pipeline import metrics
+
+from pipeline.contract import topics
+from pipeline.runtime.app import Pipeline, now_iso
 from pipeline.codec import encode
-from pipeline.identity_table import IdentityTable
-from pipeline.ingest import parse_timestamp
-from pipeline.outbox import Outbox, completed_batches, send_packed
-from pipeline.packing import Packer
-from pipeline.processor import MentionProcessor, RawMessage
-from pipeline.records import DeadLetter
-from pipeline.watermarks import MarkForwarder
+from pipeline.runtime.identity_table import IdentityTable
+from pipeline.domain.mention import parse_timestamp
+from pipeline.runtime.outbox import Outbox, completed_batches, send_packed
+from pipeline.runtime.packing import Packer
+from pipeline.domain.enrich import MentionProcessor, RawMessage
+from pipeline.contract.records import DeadLetter
+from pipeline.runtime.watermarks import MarkForwarder
 
 #: Event times further ahead of this worker's clock than this do not move the watermark (bad producer clocks).
 MAX_FUTURE_S = 300.0
@@ -37,7 +39,7 @@ def register(p: Pipeline) -> None:
         out = Outbox(p.app)
         packer = Packer(s.partitions)
         forwarder = MarkForwarder(s.partitions)
-        marks: dict[int, float] = {}  # raw partition → latest event time processed there (pipeline.watermarks)
+        marks: dict[int, float] = {}  # raw partition → latest event time processed there (pipeline.runtime.watermarks)
         async for events, completer in completed_batches(stream, s.process_batch_size):
             now = now_iso()
             scored = 0

@@ -1,10 +1,10 @@
-"""ClickHouse sink: the worker runs `pipeline.sink.service.SinkService`, its own aiokafka consumer (group
+"""ClickHouse sink: the worker runs `pipeline.runtime.sink.SinkService`, its own aiokafka consumer (group
 `<app_id>-sink`) on `mentions.enriched`, `alerts.complaints`, `alerts.actions` and `customers.identities`, committing
 offsets only after ClickHouse acknowledged the batch (docs/guarantees.md)."""
 from __future__ import annotations
 
-from pipeline.app import Pipeline
-from pipeline.sink.service import SinkService
+from pipeline.runtime.app import Pipeline
+from pipeline.runtime.sink import SinkService
 
 
 def register(p: Pipeline) -> None:

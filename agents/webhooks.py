@@ -1,16 +1,18 @@
 """Webhooks (on `alerts.complaints`): offer the alerts that match the webhook rules to the dispatcher, which POSTs
-them in the background — a slow or dead endpoint never holds back the stream (see pipeline/webhooks.py)."""
+them in the background — a slow or dead endpoint never holds back the stream (see pipeline/adapters/webhooks.py)."""
 from __future__ import annotations
 
 from typing import Optional
 
 import msgspec
 
-from pipeline import metrics, topics
-from pipeline.app import Pipeline
+from pipeline import metrics
+
+from pipeline.contract import topics
+from pipeline.runtime.app import Pipeline
 from pipeline.codec import decoder
-from pipeline.records import Alert
-from pipeline.webhooks import WebhookDispatcher, matches, split_list
+from pipeline.contract.records import Alert
+from pipeline.adapters.webhooks import WebhookDispatcher, matches, split_list
 
 
 def register(p: Pipeline) -> Optional[WebhookDispatcher]:

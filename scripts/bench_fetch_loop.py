@@ -1,4 +1,4 @@
-"""faust's fetch loop vs socialpulse's delivery gate (pipeline.faust_compat), side by side in one minute: an empty
+"""faust's fetch loop vs socialpulse's delivery gate (pipeline.runtime.faust_compat), side by side in one minute: an empty
 faust agent reads the same pre-loaded topic with each consumer, alternating, each on a fresh consumer group.
 
     .venv/bin/python scripts/bench_fetch_loop.py --bootstrap 127.0.0.1:9092 [--records 200000] [--rounds 3]"""
@@ -39,7 +39,7 @@ def main() -> None:
     rates: dict[str, list[float]] = {"stock": [], "safe": [], "safe-waitfirst": []}
     for _ in range(a.rounds):
         for consumer in rates:
-            out = subprocess.run([sys.executable, "-m", "pipeline.floor_agent", "--bootstrap", a.bootstrap,
+            out = subprocess.run([sys.executable, "-m", "pipeline.tools.bench.floor_agent", "--bootstrap", a.bootstrap,
                                   "--topic", topic, "--records", str(a.records), "--consumer", consumer],
                                  cwd=ROOT, capture_output=True, text=True, timeout=600)
             line = [ln[ln.index("{"):] for ln in out.stdout.splitlines() if "{" in ln]

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import msgspec  # noqa: E402
 
-from pipeline import sample  # noqa: E402
+from pipeline.tools.sample import generator as sample  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,10 +8,10 @@ CSV defaults to ../shared/data/complaints_dev.csv relative to the repo root (col
 Needs the dev extra: `pip install scikit-learn` (numpy, scipy); the runtime scorer needs neither.
 
 What it does (deterministic: fixed seeds, deterministic solver, sorted iteration; re-running rewrites the same file):
-1. Features come from `pipeline.complaints_features.extract_features` — the code the pipeline runs. A row is
-   addressed when it names a brand account (`pipeline.complaints_eval.derive_brands`: the handles in ≥ 3 rows of
+1. Features come from `pipeline.domain.complaints.features.extract_features` — the code the pipeline runs. A row is
+   addressed when it names a brand account (`pipeline.tools.complaints_eval.derive_brands`: the handles in ≥ 3 rows of
    one brand domain) or a care handle — not any @handle.
-2. Person-to-person replies (`pipeline.complaints_replies`, all non-complaints) join the training data (unless
+2. Person-to-person replies (`pipeline.tools.complaints_replies`, all non-complaints) join the training data (unless
    --no-replies). A reply made from a dev row sits in that row's fold; a conversation text in a seeded fold.
 3. Nested leave-one-domain-out (LODO): for each held-out domain, the hyper-parameters (C, dense-feature scale), the
    Platt calibration and the threshold are chosen by an inner LODO over the *training* folds only (F1 over their
@@ -42,17 +42,17 @@ import sklearn  # noqa: E402
 from scipy import sparse  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from pipeline.brands import HANDLE_RE  # noqa: E402
-from pipeline.complaints import DENSE_NAMES, ComplaintModel, FeatureConfig, Features, extract_features  # noqa: E402
-from pipeline.complaints_eval import (  # noqa: E402
+from pipeline.domain.brands import HANDLE_RE  # noqa: E402
+from pipeline.domain.complaints.model import DENSE_NAMES, ComplaintModel, FeatureConfig, Features, extract_features  # noqa: E402
+from pipeline.tools.complaints_eval import (  # noqa: E402
     Counts, addressed_flags, benchmark_scorer, counts_by_domain, derive_brands, false_alarm_rate, read_labelled_csv,
     render_table,
 )
-from pipeline.complaints_replies import KINDS, person_replies  # noqa: E402
-from pipeline.sentiment import NEGATIVE_THRESHOLD, score_sentiment  # noqa: E402
+from pipeline.tools.complaints_replies import KINDS, person_replies  # noqa: E402
+from pipeline.domain.sentiment import NEGATIVE_THRESHOLD, score_sentiment  # noqa: E402
 
 DEFAULT_CSV = REPO.parent / "shared" / "data" / "complaints_dev.csv"
-DEFAULT_OUT = REPO / "pipeline" / "models" / "complaints.json"
+DEFAULT_OUT = REPO / "pipeline" / "domain" / "complaints" / "weights.json"
 SEED = 0
 #: Hyper-parameter grid, fixed a priori; chosen per fold by inner LODO on the training domains only.
 C_GRID: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0)

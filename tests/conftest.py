@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.services.process import free_port  # noqa: E402
+from pipeline.ops.services.process import free_port  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -30,7 +30,7 @@ def stack_settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def clickhouse_server(stack_settings):
-    from pipeline.services.clickhouse import EmbeddedClickHouse
+    from pipeline.ops.services.clickhouse import EmbeddedClickHouse
 
     server = EmbeddedClickHouse(stack_settings)
     server.start()
@@ -40,7 +40,7 @@ def clickhouse_server(stack_settings):
 
 @pytest.fixture(scope="session")
 def kafka_server(stack_settings):
-    from pipeline.services.kafka import EmbeddedKafka
+    from pipeline.ops.services.kafka import EmbeddedKafka
 
     server = EmbeddedKafka(stack_settings)
     server.start(timeout=120)

@@ -39,10 +39,12 @@ from aiohttp.abc import AbstractAccessLogger
 from mode import Service
 from yarl import URL
 
-from pipeline import metrics, topics
+from pipeline import metrics
+
+from pipeline.contract import topics
 from pipeline.codec import decoder, encode
-from pipeline.ingest import to_iso
-from pipeline.records import Alert, AlertAction
+from pipeline.domain.mention import to_iso
+from pipeline.contract.records import Alert, AlertAction
 from pipeline.settings import LOOPBACK_HOSTS, Settings
 
 log = logging.getLogger(__name__)
@@ -341,7 +343,7 @@ class AlertFeed(Service):
     async def on_start(self) -> None:
         from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-        from pipeline.kafka_config import aiokafka_config
+        from pipeline.adapters.kafka.config import aiokafka_config
 
         cfg = aiokafka_config(self.s)
         producer = AIOKafkaProducer(**cfg, acks="all", request_timeout_ms=10_000)
@@ -402,7 +404,7 @@ class Queries:
         self._idle: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
 
     def _run(self, sql: str, params: dict[str, Any]) -> list[tuple]:
-        from pipeline.clickhouse import client
+        from pipeline.adapters.clickhouse.client import client
 
         try:
             c = self._idle.get_nowait()
@@ -635,10 +637,10 @@ def run_dashboard(settings: Settings, *, port: Optional[int] = None, echo: Calla
         echo("(token generated for this run; set SOCIALPULSE_DASHBOARD_TOKEN to keep one across restarts)")
     if settings.dashboard_host not in LOOPBACK_HOSTS:
         echo(f"warning: listening on {settings.dashboard_host} over plain HTTP; put it behind TLS before exposing it")
-    from pipeline.services.process import LaunchError, port_bindable
+    from pipeline.adapters.net import PortInUse, port_bindable
 
     if not port_bindable(port, settings.dashboard_host or "0.0.0.0"):
-        raise LaunchError(f"dashboard port {port} is already in use: set SOCIALPULSE_DASHBOARD_PORT or --port.")
+        raise PortInUse(f"dashboard port {port} is already in use: set SOCIALPULSE_DASHBOARD_PORT or --port.")
     try:
         web.run_app(create_web_app(settings, token), host=settings.dashboard_host, port=port, print=None,
                     shutdown_timeout=5.0, access_log=logging.getLogger("socialpulse.dashboard.access"),

@@ -12,7 +12,7 @@ from pipeline.settings import Settings
 @pytest.fixture(scope="session")
 def running_stack(kafka_server, clickhouse_server, stack_settings):
     """`socialpulse up` against the session's servers; yields the Stack (worker running in the background)."""
-    from pipeline.stack import Stack
+    from pipeline.ops.stack import Stack
 
     stack = Stack(stack_settings)
     lines: list[str] = []
@@ -36,7 +36,7 @@ def brand() -> str:
 def produce(s: Settings, topic: str, items: list[tuple[bytes | None, bytes | None]], headers=None) -> None:
     from kafka import KafkaProducer
 
-    from pipeline.kafka_config import kafka_python_config
+    from pipeline.adapters.kafka.config import kafka_python_config
 
     producer = KafkaProducer(**kafka_python_config(s), acks="all")
     try:
@@ -51,7 +51,7 @@ def end_offsets(s: Settings, topic: str) -> dict[int, int]:
     """partition → end offset of `topic` now: pass as `start` to `consume_matching` to read only what comes next."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from pipeline.kafka_config import kafka_python_config
+    from pipeline.adapters.kafka.config import kafka_python_config
 
     consumer = KafkaConsumer(**kafka_python_config(s), group_id=None, enable_auto_commit=False)
     try:
@@ -67,7 +67,7 @@ def consume_matching(s: Settings, topic: str, predicate, expected: int, timeout:
     match `predicate(key, value)` (or timeout)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from pipeline.kafka_config import kafka_python_config
+    from pipeline.adapters.kafka.config import kafka_python_config
 
     consumer = KafkaConsumer(**kafka_python_config(s), group_id=None, enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
@@ -95,7 +95,7 @@ def consume_matching(s: Settings, topic: str, predicate, expected: int, timeout:
 
 def wait_for_rows(s: Settings, sql: str, params: dict, expected, timeout: float = 60.0):
     """Poll ClickHouse until `sql` returns `expected` (or timeout); returns the last result."""
-    from pipeline.clickhouse import client
+    from pipeline.adapters.clickhouse.client import client
 
     c = client(s)
     deadline = time.monotonic() + timeout

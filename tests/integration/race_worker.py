@@ -4,7 +4,7 @@ One agent on one topic, a table whose changelog needs recovery (so faust takes t
 to read changelogs before it seeks the stream partitions), the pipeline's own batching and explicit acks. It
 appends "partition offset early" per processed record to --out, `early` = 1 when the record reached the stream
 before its partition was sought in the current generation. --seek-delay widens faust's window between resuming
-the stream partitions and seeking them; --stock runs faust's consumer instead of pipeline.faust_compat's."""
+the stream partitions and seeking them; --stock runs faust's consumer instead of pipeline.runtime.faust_compat's."""
 from __future__ import annotations
 
 import argparse
@@ -34,8 +34,8 @@ def main() -> None:
     import faust
     from faust.transport.drivers import aiokafka as driver
 
-    from pipeline import faust_compat
-    from pipeline.outbox import available_batches
+    from pipeline.runtime import faust_compat
+    from pipeline.runtime.outbox import available_batches
 
     app = faust.App(a.group, broker=f"kafka://{a.bootstrap}", key_serializer="raw", value_serializer="raw",
                     store="memory://", processing_guarantee="at_least_once", consumer_auto_offset_reset="earliest",

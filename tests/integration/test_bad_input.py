@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import topics
+from pipeline.contract import topics
 from pipeline.codec import decode, encode
-from pipeline.ingest import MAX_RAW_BYTES, normalise_text
-from pipeline.records import MAX_TEXT_LEN, DeadLetter
+from pipeline.domain.mention import MAX_RAW_BYTES, normalise_text
+from pipeline.contract.records import MAX_TEXT_LEN, DeadLetter
 
 from .conftest import consume_matching, wait_for_rows
 
@@ -27,7 +27,7 @@ def produce_large(s, items: list[tuple[bytes, bytes | None]]) -> None:
     """Like conftest.produce, with a producer that accepts messages above 1 MB."""
     from kafka import KafkaProducer
 
-    from pipeline.kafka_config import kafka_python_config
+    from pipeline.adapters.kafka.config import kafka_python_config
 
     producer = KafkaProducer(**kafka_python_config(s), acks="all", max_request_size=8 << 20)
     try:
@@ -176,8 +176,8 @@ def test_invalid_messages_are_dead_lettered_once_and_valid_ones_stored(running_s
 
 
 def test_replay_file_reports_bad_lines_and_continues(s, brand, tmp_path):
-    from pipeline.drain import wait_drained
-    from pipeline.replay import replay_file
+    from pipeline.ops.drain import wait_drained
+    from pipeline.ops.replay import replay_file
 
     good = [json.dumps(_mention(brand, f"{brand}-r{i}", "replayed fine")).encode() for i in range(4)]
     lines = [
@@ -207,7 +207,7 @@ def test_replay_file_reports_bad_lines_and_continues(s, brand, tmp_path):
 
 
 def test_customers_file_reports_bad_lines_and_loads_good_ones(s, tmp_path):
-    from pipeline.customers import current_identities, load_customers
+    from pipeline.ops.customers import current_identities, load_customers
 
     tag = uuid.uuid4().hex[:8]
     good = [{"customer_id": f"C-{tag}-{i}", "name": "Good", "emails": [f"good{i}-{tag}@example.com"],

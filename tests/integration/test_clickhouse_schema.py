@@ -14,15 +14,15 @@ from typing import Optional
 import msgspec
 import pytest
 
-from pipeline.clickhouse import client
-from pipeline.identity import prospect_id
-from pipeline.migrations import apply_migrations, migration_files, pending_migrations, quote_database
-from pipeline.queries import QUERIES, run_query
-from pipeline.records import (Alert, AlertAction, ComplaintInfo, CustomerContext, EnrichedMention, Identity,
+from pipeline.adapters.clickhouse.client import client
+from pipeline.domain.identity import prospect_id
+from pipeline.adapters.clickhouse.migrations import apply_migrations, migration_files, pending_migrations, quote_database
+from pipeline.adapters.clickhouse.queries import QUERIES, run_query
+from pipeline.contract.records import (Alert, AlertAction, ComplaintInfo, CustomerContext, EnrichedMention, Identity,
                               PriorComplaints)
-from pipeline.sentiment import Sentiment, label_for
+from pipeline.domain.sentiment import Sentiment, label_for
 from pipeline.settings import Settings
-from pipeline.sink.clickhouse import ClickHouseWriter, WriterStopped, erase_customer
+from pipeline.adapters.clickhouse.writer import ClickHouseWriter, WriterStopped, erase_customer
 
 pytestmark = pytest.mark.integration
 UTC = timezone.utc
@@ -315,7 +315,7 @@ class TcpProxy:
 
 def test_outage_holds_rows_logs_once_and_writes_them_when_clickhouse_returns(db, caplog):
     s, c = db
-    caplog.set_level(logging.INFO, logger="pipeline.sink.clickhouse")
+    caplog.set_level(logging.INFO, logger="pipeline.adapters.clickhouse.writer")
     proxy = TcpProxy(s.clickhouse_port)
     proxy.up()
     w = ClickHouseWriter(dataclasses.replace(s, clickhouse_port=proxy.port, sink_retry_max_backoff=0.3))
@@ -336,8 +336,8 @@ def test_outage_holds_rows_logs_once_and_writes_them_when_clickhouse_returns(db,
     proxy.up()
     assert done.wait(20) and result == [500]
     assert counts(c) == (1000, 1000, 1000)
-    warnings = [r for r in caplog.records if r.name == "pipeline.sink.clickhouse" and r.levelno == logging.WARNING]
-    infos = [r for r in caplog.records if r.name == "pipeline.sink.clickhouse" and r.levelno == logging.INFO]
+    warnings = [r for r in caplog.records if r.name == "pipeline.adapters.clickhouse.writer" and r.levelno == logging.WARNING]
+    infos = [r for r in caplog.records if r.name == "pipeline.adapters.clickhouse.writer" and r.levelno == logging.INFO]
     assert len(warnings) == 1 and "holding 500 rows" in warnings[0].getMessage()
     assert len(infos) == 1 and "available again" in infos[0].getMessage()
     assert not [r for r in caplog.records if r.name.startswith("clickhouse_driver") and r.levelno >= logging.WARNING]

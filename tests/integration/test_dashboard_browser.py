@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import topics
+from pipeline.contract import topics
 from pipeline.codec import encode
-from pipeline.escalation import alert_id as make_alert_id
-from pipeline.identity import author_key
-from pipeline.ingest import to_iso
-from pipeline.services.process import free_port
+from pipeline.domain.escalation import alert_id as make_alert_id
+from pipeline.domain.identity import author_key
+from pipeline.domain.mention import to_iso
+from pipeline.ops.services.process import free_port
 from pipeline.settings import Settings
 
 from .conftest import produce, wait_for_rows
@@ -255,8 +255,8 @@ def write_sample_copy(path: Path, suffix: str) -> dict[str, int]:
 
     import msgspec
 
-    from pipeline.ingest import Rejected, decode_mention
-    from pipeline.sample import iter_lines, sample_dir
+    from pipeline.domain.mention import Rejected, decode_mention
+    from pipeline.tools.sample.generator import iter_lines, sample_dir
 
     per_brand: dict[str, set[str]] = {}
     with gzip.open(path, "wb") as out:
@@ -279,7 +279,7 @@ def test_a_replay_shifted_to_now_fills_the_default_window(s, dashboard, tmp_path
     default 24 h window shows every brand's last day instead of "no mentions in this period"."""
     import sys
 
-    from pipeline.stack import settings_env
+    from pipeline.ops.stack import settings_env
 
     chromium = chromium_or_skip()
     from playwright.sync_api import sync_playwright
@@ -288,7 +288,7 @@ def test_a_replay_shifted_to_now_fills_the_default_window(s, dashboard, tmp_path
     path = tmp_path / "sample-copy.jsonl.gz"
     per_brand = write_sample_copy(path, suffix)
     assert len(per_brand) == 4
-    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "replay", "--shift-to-now", "--no-progress",
+    out = subprocess.run([sys.executable, "-m", "pipeline.ops.cli", "replay", "--shift-to-now", "--no-progress",
                           str(path)], env=settings_env(s), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert re.search(r"created_at shifted by \(hours\): [1-9][0-9]*", out.stdout), out.stdout
@@ -297,7 +297,7 @@ def test_a_replay_shifted_to_now_fills_the_default_window(s, dashboard, tmp_path
                             "ORDER BY brand", {"b": tuple(per_brand)}, expected, timeout=300)
     assert rows == expected
     # In ClickHouse the copy now spans the five days up to the current hour.
-    from pipeline.clickhouse import client
+    from pipeline.adapters.clickhouse.client import client
 
     c = client(s)
     try:

@@ -1,5 +1,5 @@
 """faust's resume-before-seek race, reproduced deterministically on the real broker, and closed by
-pipeline.faust_compat (docs/guarantees.md, "Offsets").
+pipeline.runtime.faust_compat (docs/guarantees.md, "Offsets").
 
 A worker processes part of a topic and is SIGKILLed; a second one restarts with faust's window between resuming
 the stream partitions and seeking them widened to 3 s; a third joins (a rebalance) and is SIGKILLed too. Stock

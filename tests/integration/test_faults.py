@@ -12,18 +12,18 @@ import uuid
 import msgspec
 import pytest
 
-from pipeline import topics
-from pipeline.clickhouse import client
+from pipeline.contract import topics
+from pipeline.adapters.clickhouse.client import client
 from pipeline.codec import encode
-from pipeline.identity import author_key
-from pipeline.ingest import Rejected, decode_mention
+from pipeline.domain.identity import author_key
+from pipeline.domain.mention import Rejected, decode_mention
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 def synthetic_mentions(brand: str, n: int) -> list[tuple[bytes, bytes]]:
     """n valid mentions (a mix of the sample's texts and authors) re-branded and re-id'd for this test."""
-    from pipeline.sample import iter_lines, sample_dir
+    from pipeline.tools.sample.generator import iter_lines, sample_dir
 
     base = []
     for line in iter_lines(sample_dir() / "mentions.jsonl.gz"):
@@ -66,7 +66,7 @@ class Producing(threading.Thread):
 def produce_in_background(s, items, rate: float = 0.0) -> Producing:
     from kafka import KafkaProducer
 
-    from pipeline.kafka_config import kafka_python_config
+    from pipeline.adapters.kafka.config import kafka_python_config
 
     def run() -> None:
         # Retries cover a broker restart: the producer waits for the broker instead of dropping.
@@ -103,7 +103,7 @@ def counts(s, brand: str) -> tuple[int, int, int]:
 def assert_exactly_once(s, brand: str, n: int, what: str, since: float) -> None:
     """After a fault: all n mentions once in ClickHouse, no alert twice, every partition committed to its end
     within 60 s (a commit left behind for good is what faust's resume-before-seek race did, docs/guarantees.md)."""
-    from pipeline.drain import wait_drained
+    from pipeline.ops.drain import wait_drained
 
     wait_rows(s, brand, n, timeout=400)
     final, unique, dup_alerts = counts(s, brand)
@@ -151,8 +151,8 @@ def test_one_of_two_workers_sigkilled_mid_replay(running_stack, s, tmp_path):
     import dataclasses
     import sys
 
-    from pipeline.services.process import ManagedProcess, free_port
-    from pipeline.stack import settings_env
+    from pipeline.ops.services.process import ManagedProcess, free_port
+    from pipeline.ops.stack import settings_env
 
     n = 40_000
     brand = "kill2w" + uuid.uuid4().hex[:6]
@@ -166,7 +166,7 @@ def test_one_of_two_workers_sigkilled_mid_replay(running_stack, s, tmp_path):
             return r.status == 200
 
     producer = produce_in_background(s, synthetic_mentions(brand, n), rate=2500)
-    second.launch([sys.executable, "-m", "pipeline.cli", "worker"], ready, timeout=120, env=settings_env(s2),
+    second.launch([sys.executable, "-m", "pipeline.ops.cli", "worker"], ready, timeout=120, env=settings_env(s2),
                   interval=0.3, failure="the second worker did not start")
     deadline = time.monotonic() + 120
     while rows_so_far(s, brand) < n // 2 and time.monotonic() < deadline:
@@ -198,7 +198,7 @@ def test_clickhouse_down_30s_mid_replay(running_stack, s):
     print(f"\n[fault] ClickHouse stopped 30s mid-replay; all {unique}/{n} rows {recover:.1f}s after it returned")
     assert final == unique == n
     assert running_stack.worker.pid() == worker_pid, "the worker must ride out a ClickHouse outage"
-    from pipeline.drain import wait_drained
+    from pipeline.ops.drain import wait_drained
 
     assert wait_drained(s, timeout=60) == {}
 
@@ -222,7 +222,7 @@ def test_kafka_broker_restart_mid_replay(running_stack, s):
     print(f"\n[fault] Kafka broker restarted mid-replay; all {unique}/{n} rows {time.monotonic() - back:.1f}s after")
     assert final == unique == n
     assert running_stack.worker.pid() == worker_pid, "the worker must ride out a broker restart"
-    from pipeline.drain import wait_drained
+    from pipeline.ops.drain import wait_drained
 
     assert wait_drained(s, timeout=60) == {}
 
@@ -231,8 +231,8 @@ def test_identity_table_rebuilt_after_worker_restart(running_stack, s, tmp_path)
     import json
 
     from pipeline.codec import decode
-    from pipeline.customers import load_customers
-    from pipeline.records import EnrichedMention
+    from pipeline.ops.customers import load_customers
+    from pipeline.contract.records import EnrichedMention
 
     from .conftest import consume_matching, produce
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import topics
-from pipeline.identity import author_key
+from pipeline.contract import topics
+from pipeline.domain.identity import author_key
 
 from .conftest import consume_matching, produce, wait_for_rows
 
@@ -43,9 +43,9 @@ def _get(url: str, headers: dict | None = None) -> int:
 
 
 def test_no_email_token_or_password_in_any_log(running_stack, s, brand, tmp_path, caplog):
-    from pipeline.customers import erase_customer, load_customers
-    from pipeline.drain import wait_drained
-    from pipeline.replay import replay_file
+    from pipeline.ops.customers import erase_customer, load_customers
+    from pipeline.ops.drain import wait_drained
+    from pipeline.ops.replay import replay_file
 
     caplog.set_level(logging.INFO)
     for name in ("pipeline", "agents"):

@@ -7,12 +7,12 @@ import uuid
 
 import pytest
 
-from pipeline import topics
-from pipeline.clickhouse import client
+from pipeline.contract import topics
+from pipeline.adapters.clickhouse.client import client
 from pipeline.codec import decode, encode
-from pipeline.identity import author_key, prospect_id
-from pipeline.records import Alert, DeadLetter, EnrichedMention
-from pipeline.sentiment import score_sentiment
+from pipeline.domain.identity import author_key, prospect_id
+from pipeline.contract.records import Alert, DeadLetter, EnrichedMention
+from pipeline.domain.sentiment import score_sentiment
 
 from .conftest import consume_matching, end_offsets, produce, wait_for_rows
 
@@ -34,8 +34,8 @@ def test_clickhouse_answers_select_version(s):
 
 
 def test_replayed_mentions_land_in_clickhouse_with_exact_sentiment(s, brand, tmp_path):
-    from pipeline.drain import wait_drained
-    from pipeline.replay import replay_file
+    from pipeline.ops.drain import wait_drained
+    from pipeline.ops.replay import replay_file
 
     texts = ["I love the new lounge, great service!", "My flight was delayed 5 hours and nobody helped",
              "Is the app down? I can't check in :(", "ok", "Thanks @aerolux for losing my bag again 😡"]
@@ -81,7 +81,7 @@ def _wait_identity(s, brand: str, author: str, channel: str, customer_id: str, t
 
 
 def test_scripted_story_customer_across_channels(s, brand, tmp_path):
-    from pipeline.customers import erase_customer, load_customers
+    from pipeline.ops.customers import erase_customer, load_customers
 
     # Everything this story produces comes after these offsets (the topics hold every earlier test's records).
     start = {t: end_offsets(s, t) for t in (topics.ENRICHED, topics.ALERTS, topics.DEADLETTER)}

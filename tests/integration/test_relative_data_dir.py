@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.services.clickhouse import EmbeddedClickHouse
-from pipeline.services.kafka import EmbeddedKafka
-from pipeline.services.process import free_port
+from pipeline.ops.services.clickhouse import EmbeddedClickHouse
+from pipeline.ops.services.kafka import EmbeddedKafka
+from pipeline.ops.services.process import free_port
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration

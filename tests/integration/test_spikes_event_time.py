@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.ingest import to_iso
-from pipeline.packing import partition_for
+from pipeline.domain.mention import to_iso
+from pipeline.runtime.packing import partition_for
 from pipeline.settings import Settings
 from tests.conftest import free_port
 from tests.integration.conftest import consume_matching, wait_for_rows
@@ -34,9 +34,9 @@ POSITIVE = ["love it, great job", "wonderful service, thank you", "really happy 
 
 @pytest.fixture(scope="module")
 def own_stack(tmp_path_factory):
-    from pipeline.services.clickhouse import EmbeddedClickHouse
-    from pipeline.services.kafka import EmbeddedKafka
-    from pipeline.stack import Stack
+    from pipeline.ops.services.clickhouse import EmbeddedClickHouse
+    from pipeline.ops.services.kafka import EmbeddedKafka
+    from pipeline.ops.stack import Stack
 
     s = Settings(data_dir=tmp_path_factory.mktemp("spikes-stack"), kafka_bootstrap=f"127.0.0.1:{free_port()}",
                  kafka_controller_port=free_port(), clickhouse_port=free_port(), clickhouse_http_port=free_port(),
@@ -93,7 +93,7 @@ def drifted(events, partitions: int, start: float) -> tuple[list, float]:
 def produce(s: Settings, events, rate: float) -> None:
     from kafka import KafkaProducer
 
-    from pipeline.kafka_config import kafka_python_config
+    from pipeline.adapters.kafka.config import kafka_python_config
 
     producer = KafkaProducer(**kafka_python_config(s), acks="all", linger_ms=5)
     try:
@@ -109,7 +109,7 @@ def produce(s: Settings, events, rate: float) -> None:
 
 
 def spike_hours(s: Settings, brand: str, start: datetime) -> list[int]:
-    from pipeline.clickhouse import client
+    from pipeline.adapters.clickhouse.client import client
 
     c = client(s)
     try:
@@ -146,7 +146,7 @@ def test_same_spike_alerts_in_order_and_with_partitions_a_day_apart(own_stack):
         time.sleep(1)
     assert got_in_order == want, "in event-time order"
     assert got_apart == want, "with partitions drifting a day apart"
-    from pipeline.clickhouse import client
+    from pipeline.adapters.clickhouse.client import client
 
     c = client(s)
     try:

@@ -16,19 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import topics
+from pipeline.contract import topics
 from pipeline.codec import encode
-from pipeline.identity import author_key
-from pipeline.ingest import to_iso
-from pipeline.services.process import free_port
+from pipeline.domain.identity import author_key
+from pipeline.domain.mention import to_iso
+from pipeline.ops.services.process import free_port
 from pipeline.settings import Settings
-from pipeline.stack import settings_env
+from pipeline.ops.stack import settings_env
 
 from .conftest import produce, wait_for_rows
 
 pytestmark = pytest.mark.integration
 
-WORKER = [sys.executable, "-m", "pipeline.cli", "worker"]
+WORKER = [sys.executable, "-m", "pipeline.ops.cli", "worker"]
 
 
 def worker_env(s: Settings) -> dict[str, str]:

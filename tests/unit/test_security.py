@@ -23,15 +23,15 @@ SQL_METHODS = {"execute", "execute_iter", "query"}
 
 #: Reviewed places that compose SQL text from something other than literals, as (file, function): why it is safe.
 ALLOWED_DYNAMIC_SQL = {
-    ("pipeline/migrations.py", "_prepare"):
+    ("pipeline/adapters/clickhouse/migrations.py", "_prepare"):
         "CREATE DATABASE with the database name validated by quote_database() (identifier regex + backticks)",
-    ("pipeline/migrations.py", "_applied"):
+    ("pipeline/adapters/clickhouse/migrations.py", "_applied"):
         "table name is the module constant MIGRATIONS_TABLE",
-    ("pipeline/migrations.py", "apply_migrations"):
+    ("pipeline/adapters/clickhouse/migrations.py", "apply_migrations"):
         "table name is the module constant MIGRATIONS_TABLE; values are passed as parameters",
-    ("pipeline/services/chserver.py", "main"):
+    ("pipeline/ops/services/chserver.py", "main"):
         "the chdb server's own FIFO path under its run dir (no user input), read with file()",
-    ("pipeline/sink/clickhouse.py", "erase_customer"):
+    ("pipeline/adapters/clickhouse/writer.py", "erase_customer"):
         "table names from the constant ERASE_TABLES and WHERE clauses from the constant _ERASE_WHERE; "
         "the customer ids are parameters",
 }
@@ -166,8 +166,8 @@ def test_no_string_built_sql_outside_the_reviewed_places():
 
 
 def test_allow_listed_identifiers_are_validated_constants():
-    from pipeline.migrations import MIGRATIONS_TABLE, MigrationError, quote_database
-    from pipeline.sink import clickhouse as sink
+    from pipeline.adapters.clickhouse.migrations import MIGRATIONS_TABLE, MigrationError, quote_database
+    from pipeline.adapters.clickhouse import writer as sink
 
     assert re.fullmatch(r"[a-z_]+", MIGRATIONS_TABLE)
     assert quote_database("socialpulse_1") == "`socialpulse_1`"
@@ -202,7 +202,7 @@ def _kafka(protocol: str, mechanism: str = "PLAIN", pki: dict | None = None) -> 
 
 
 def test_plaintext_has_no_credentials_or_tls():
-    from pipeline.kafka_config import aiokafka_config, faust_broker_config, kafka_python_config
+    from pipeline.adapters.kafka.config import aiokafka_config, faust_broker_config, kafka_python_config
 
     s = _kafka("PLAINTEXT")
     kp = kafka_python_config(s)
@@ -216,7 +216,7 @@ def test_plaintext_has_no_credentials_or_tls():
 def test_ssl_with_ca_and_client_certificate(pki):
     import faust
 
-    from pipeline.kafka_config import aiokafka_config, faust_broker_config, kafka_python_config
+    from pipeline.adapters.kafka.config import aiokafka_config, faust_broker_config, kafka_python_config
 
     s = _kafka("SSL", pki=pki)
     kp = kafka_python_config(s)
@@ -240,7 +240,7 @@ def test_sasl(protocol, mechanism, pki):
     import faust
     from faust.types.auth import SASLMechanism
 
-    from pipeline.kafka_config import aiokafka_config, faust_broker_config, kafka_python_config
+    from pipeline.adapters.kafka.config import aiokafka_config, faust_broker_config, kafka_python_config
 
     tls = protocol == "SASL_SSL"
     s = _kafka(protocol, mechanism, pki if tls else None)
@@ -266,7 +266,7 @@ def test_sasl(protocol, mechanism, pki):
 
 
 def test_clickhouse_client_passes_credentials_and_tls(pki):
-    from pipeline.clickhouse import client
+    from pipeline.adapters.clickhouse.client import client
 
     s = Settings(clickhouse_host="ch.example", clickhouse_port=9440, clickhouse_user="reader",
                  clickhouse_password="ch-pass-123", clickhouse_secure=True, clickhouse_verify=True,
@@ -292,7 +292,7 @@ def test_secrets_are_redacted_in_settings():
 # --- (c) embedded servers listen on loopback only ---------------------------------------------------------------------
 
 def test_embedded_kafka_listens_on_loopback_only(tmp_path):
-    from pipeline.services.kafka import server_properties
+    from pipeline.ops.services.kafka import server_properties
 
     s = Settings(kafka_bootstrap="127.0.0.1:19092", kafka_controller_port=19093)
     props = dict(line.split("=", 1) for line in server_properties(s, tmp_path).splitlines() if "=" in line)
@@ -306,7 +306,7 @@ def test_embedded_kafka_listens_on_loopback_only(tmp_path):
 def test_embedded_clickhouse_listens_on_loopback_only():
     from xml.etree import ElementTree
 
-    from pipeline.services.chserver import CONFIG
+    from pipeline.ops.services.chserver import CONFIG
 
     root = ElementTree.fromstring(CONFIG.format(tcp=19000, http=18123))
     assert [e.text for e in root.iter("listen_host")] == ["127.0.0.1"]

@@ -1,0 +1,36 @@
+"""Worker web routes: /metrics (Prometheus) and /health on the worker's own port."""
+from __future__ import annotations
+
+from pipeline.runtime import faust_compat
+
+from pipeline import metrics
+from pipeline.runtime.app import Pipeline
+
+
+def register(p: Pipeline) -> None:
+    app = p.app
+
+    @app.page("/metrics")
+    async def prometheus(web, request):
+        return web.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4")
+
+    @app.timer(5.0)
+    async def observe_lag() -> None:
+        """Consumer lag per topic (high-water mark − committed offset) for the partitions this worker owns."""
+        consumer = app.consumer
+        done = faust_compat.committed_offsets(app)
+        lag: dict[str, int] = {}
+        for tp in consumer.assignment():
+            committed = done.get(tp)
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, high - (committed or 0))
+        for topic, n in lag.items():
+            metrics.CONSUMER_LAG.labels(topic).set(n)
+
+    @app.page("/health")
+    async def health(web, request):
+        table = p.services.get("identities")
+        ready = bool(table is not None and table.ready.is_set())
+        return web.json({"ready": ready, "identities": len(table) if table else 0}, status=200 if ready else 503)

@@ -1,0 +1,1 @@
+"""ClickHouse: the one client factory, the idempotent writer, migrations and the read queries."""

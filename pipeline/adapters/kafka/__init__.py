@@ -1,0 +1,1 @@
+"""Kafka: client configuration for faust/aiokafka/kafka-python and the admin helpers."""

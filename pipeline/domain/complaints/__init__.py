@@ -1,0 +1,1 @@
+"""The complaint model: cue lexicon, features and the logistic model with its shipped weights."""

@@ -1,0 +1,83 @@
+"""The per-mention transformation of the first stage: raw bytes → EnrichedMention or DeadLetter (pure).
+
+Scoring (VADER + complaint model), brand assignment (`pipeline.domain.brands`, for mentions that arrive without `brand`)
+and identity resolution happen here, before the re-key by customer id; history, alerts and dedupe happen in the
+detect stage (`pipeline.domain.escalation`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
+
+from pipeline.domain.brands import NO_BRANDS, Brands, load_brands
+from pipeline.domain.complaints.model import ComplaintModel
+from pipeline.domain.identity import resolve_author
+from pipeline.domain.mention import Rejected, dead_letter, decode_mention, iso_from_ms
+from pipeline.contract.records import ComplaintInfo, DeadLetter, EnrichedMention, Identity
+from pipeline.domain.sentiment import prepare_text, score_prepared
+from pipeline.settings import Settings
+
+Lookup = Callable[[str], Optional[Identity]]
+
+#: Channels whose messages are addressed to the brand by construction (no @handle needed to say so).
+ADDRESSED_CHANNELS = frozenset({"email", "support", "reviews"})
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A Kafka message as the first stage sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: Optional[bytes]
+    value: Optional[bytes]
+
+
+class MentionProcessor:
+    """Validates, normalises, scores and resolves mentions. One per worker process (holds the loaded model and the
+    brands registry; `brands` defaults to none: no brand is assigned and only care handles address a brand)."""
+
+    def __init__(self, model: ComplaintModel, *, brands: Brands = NO_BRANDS, score_cap: int = 1000,
+                 threshold: Optional[float] = None):
+        self.model = model
+        self.brands = brands
+        self.score_cap = score_cap
+        self.threshold = threshold
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MentionProcessor:
+        """The worker's processor: the shipped complaint model, the brands of `load_brands(settings)` (raises
+        BrandsError, a ValueError, naming the file and the mistake), the score cap and threshold of the settings."""
+        return cls(ComplaintModel.load_default(), brands=load_brands(settings), score_cap=settings.score_text_cap,
+                   threshold=settings.complaint_threshold)
+
+    def is_addressed(self, text: str, channel: str) -> bool:
+        """Whether a mention is addressed to a brand: its channel is addressed by construction (ADDRESSED_CHANNELS)
+        or the text names a brand's or a care handle (`Brands.addressed`; any other @handle does not count)."""
+        return channel in ADDRESSED_CHANNELS or self.brands.addressed(text, channel)
+
+    def process(self, msg: RawMessage, lookup: Lookup, now_iso: str) -> Union[EnrichedMention, DeadLetter]:
+        """One message in, one EnrichedMention (to re-key by customer) or one DeadLetter out; never raises."""
+        try:
+            m = decode_mention(msg.value)
+        except Rejected as exc:
+            return dead_letter(exc.reason, "ingest", msg.topic, msg.partition, msg.offset, msg.key, msg.value, now_iso)
+        try:
+            sentiment = score_prepared(prepare_text(m.text, self.score_cap))
+            complaint = self.model.score(m.text[: self.score_cap * 2], sentiment, self.threshold,
+                                         addressed=self.is_addressed(m.text, m.channel))
+            brand = m.brand or self.brands.brand_for(m.text, m.channel, m.author)
+            who = resolve_author(m, lookup)
+        except Exception as exc:  # noqa: BLE001 - a bug on one input must not stop the partition
+            return dead_letter(f"processing failed: {type(exc).__name__}: {exc}", "score", msg.topic, msg.partition,
+                               msg.offset, msg.key, msg.value, now_iso)
+        return EnrichedMention(
+            mention_id=f"{m.channel}:{m.id}", id=m.id, channel=m.channel, author=m.author, text=m.text,
+            created_at=m.created_at or iso_from_ms(msg.timestamp_ms), sentiment=sentiment,
+            customer_id=who.customer_id, is_prospect=who.is_prospect, customer=who.context,
+            complaint=ComplaintInfo(is_complaint=complaint.is_complaint, score=complaint.score,
+                                    cues=list(complaint.cues)),
+            processed_at=now_iso, brand=brand, url=m.url, lang=m.lang, author_name=m.author_name,
+            author_followers=m.author_followers, author_email=m.author_email, in_reply_to=m.in_reply_to,
+            metadata=m.metadata)

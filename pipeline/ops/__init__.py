@@ -1,0 +1,1 @@
+"""What operators run: the CLI and what it drives (stack, embedded services, worker, drain, demo, loads, replay)."""

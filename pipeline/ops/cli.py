@@ -1,0 +1,365 @@
+"""`socialpulse` command line: each command is a thin call into a module of the package."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import click
+
+from pipeline.settings import Settings, SettingsError, load_settings
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+class UserError(click.ClickException):
+    """A user mistake or an environment problem: printed as one line, exit 2, no traceback."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # noqa: D102
+        click.secho(f"error: {self.format_message()}", err=True, fg="red")
+
+
+def common_options(fn: Callable) -> Callable:
+    """Flags that override the most used SOCIALPULSE_* variables."""
+    options = [
+        click.option("--data-dir", type=click.Path(path_type=Path), help="Data dir [SOCIALPULSE_DATA_DIR]."),
+        click.option("--kafka-bootstrap", help="Kafka bootstrap servers [SOCIALPULSE_KAFKA_BOOTSTRAP]."),
+        click.option("--clickhouse-host", help="ClickHouse host [SOCIALPULSE_CLICKHOUSE_HOST]."),
+        click.option("--clickhouse-port", type=int, help="ClickHouse TCP port [SOCIALPULSE_CLICKHOUSE_PORT]."),
+        click.option("--log-level", help="debug, info, warn, error [SOCIALPULSE_LOG_LEVEL]."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        overrides = {k: kwargs.pop(k) for k in ("data_dir", "kafka_bootstrap", "clickhouse_host", "clickhouse_port",
+                                                "log_level")}
+        try:
+            settings = load_settings(**overrides)
+        except SettingsError as exc:
+            raise UserError(str(exc)) from None
+        _configure_logging(settings)
+        try:
+            return fn(settings, *args, **kwargs)
+        except UserError:
+            raise
+        except (SettingsError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            raise UserError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - environment problems get one line, not a traceback
+            from pipeline.ops.services.process import LaunchError
+
+            if isinstance(exc, LaunchError):
+                raise UserError(str(exc)) from None
+            if _is_connection_error(exc):
+                raise UserError(f"{exc} — is the stack running? Start it with `socialpulse up` "
+                                "(or check SOCIALPULSE_KAFKA_BOOTSTRAP / SOCIALPULSE_CLICKHOUSE_HOST).") from None
+            raise
+
+    return wrapper
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    from kafka.errors import KafkaError, NoBrokersAvailable
+
+    try:
+        from clickhouse_driver.errors import NetworkError
+    except ImportError:  # pragma: no cover
+        NetworkError = OSError  # type: ignore[misc,assignment]
+    return isinstance(exc, (NoBrokersAvailable, KafkaError, NetworkError, ConnectionError, TimeoutError))
+
+
+def _configure_logging(s: Settings) -> None:
+    level = {"warn": "WARNING", "crit": "CRITICAL"}.get(s.log_level.lower(), s.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    # Client libraries log every refused connection attempt (e.g. while a server starts) at ERROR: we report
+    # outages ourselves, once, so keep theirs for debug runs only.
+    quiet = logging.DEBUG if level == "DEBUG" else logging.CRITICAL
+    for noisy in ("kafka", "aiokafka", "clickhouse_driver"):
+        logging.getLogger(noisy).setLevel(quiet)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="socialpulse", prog_name="socialpulse")
+def main() -> None:
+    """socialpulse: streaming social listening on Kafka, Faust, VADER and ClickHouse.
+
+    Quick start: `socialpulse demo` (or `up`, `customers load`, `replay`, `dashboard`). Configuration comes
+    from SOCIALPULSE_* environment variables (see `socialpulse config`); flags override them."""
+
+
+# --- stack -------------------------------------------------------------------------------------------------------
+
+@main.command(context_settings=CONTEXT)
+@common_options
+@click.option("--no-worker", is_flag=True, help="Start the servers, topics and migrations only.")
+def up(s: Settings, no_worker: bool) -> None:
+    """Start embedded Kafka + ClickHouse + one worker in the background, create topics, apply migrations.
+
+    Idempotent: starts only what is not running. With external servers configured, starts only the worker."""
+    from pipeline.ops.stack import Stack
+
+    Stack(s).up(click.echo, worker=not no_worker)
+
+
+@main.command(context_settings=CONTEXT)
+@common_options
+def down(s: Settings) -> None:
+    """Stop the worker, then ClickHouse and Kafka (clean shutdown; data is kept in the data dir)."""
+    from pipeline.ops.stack import Stack
+
+    Stack(s).down(click.echo)
+
+
+@main.command(context_settings=CONTEXT)
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def status(s: Settings, as_json: bool) -> None:
+    """Show each component (running/stopped, address, pid). Exit 1 when something is down."""
+    from pipeline.ops.stack import Stack
+
+    rows = Stack(s).status()
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows]))
+    else:
+        for r in rows:
+            state = click.style("running", fg="green") if r.running else click.style("stopped", fg="red")
+            kind = "embedded" if r.embedded else "external"
+            click.echo(f"{r.name:<11} {state:<16} {r.address:<22} pid {r.pid or '-':<8} {kind}")
+        if rows[0].running:
+            from pipeline.adapters.kafka.admin import group_lag
+
+            try:
+                for group, lag in group_lag(s).items():
+                    click.echo(f"{'lag':<11} {group:<16} " + (", ".join(f"{t}={n:,}" for t, n in sorted(lag.items())
+                                                                      if n) or "none"))
+            except Exception as exc:  # noqa: BLE001 - status still reports the components
+                click.echo(f"{'lag':<11} unknown ({type(exc).__name__}: {exc})")
+    if not all(r.running for r in rows):
+        sys.exit(1)
+
+
+@main.command(context_settings=CONTEXT)
+@common_options
+def worker(s: Settings) -> None:
+    """Run one worker in the foreground (consumes mentions.raw … writes ClickHouse). Ctrl-C stops it cleanly."""
+    from pipeline.ops.worker import run_worker
+
+    run_worker(s)
+
+
+@main.command(context_settings=CONTEXT)
+@common_options
+def migrate(s: Settings) -> None:
+    """Apply pending ClickHouse migrations (schemas/clickhouse/NNN_*.sql). Re-running is a no-op."""
+    from pipeline.adapters.clickhouse.migrations import apply_migrations
+
+    applied = apply_migrations(s)
+    click.echo("\n".join(f"applied {name}" for name in applied) if applied else "migrations up to date")
+
+
+@main.command(context_settings=CONTEXT)
+@common_options
+def topics(s: Settings) -> None:
+    """Create the project's Kafka topics that are missing (explicit partitions and configs)."""
+    from pipeline.adapters.kafka.admin import ensure_kafka_topics
+
+    created = ensure_kafka_topics(s)
+    click.echo("\n".join(f"created {t}" for t in created) if created else "topics present")
+
+
+# --- data in ----------------------------------------------------------------------------------------------------
+
+@main.command(context_settings=CONTEXT)
+@common_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--rate", type=float, default=0.0, show_default=True, help="Mentions per second (0 = as fast as possible).")
+@click.option("--limit", type=int, default=0, help="Stop after this many lines (0 = all).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+@click.option("--shift-to-now", is_flag=True, default=False,
+              help="Move every created_at by one whole number of hours so that the file's latest created_at falls "
+                   "in the current hour (minutes kept: it may lie up to 59 min ahead). Mentions without "
+                   "created_at and invalid lines are sent unchanged. Reads FILE once more first. Off by default.")
+def replay(s: Settings, file: Path, rate: float, limit: int, progress: bool, shift_to_now: bool) -> None:
+    """Produce the mentions of FILE (JSONL, JSONL.gz or CSV) into mentions.raw.
+
+    Lines that are not valid mentions are reported with their line number and still sent, so the pipeline
+    dead-letters them with a reason: nothing is silently dropped. Replaying a file again rewrites the same
+    rows (mentions are keyed by brand, created_at and id); with --shift-to-now that holds within the same
+    hour only: an hour later the shifted created_at differ and every mention gets a second row."""
+    from datetime import datetime, timezone
+
+    from pipeline.ops.replay import replay_file
+
+    summary = replay_file(s, file, rate=rate, limit=limit, progress=progress,
+                          shift_to=datetime.now(timezone.utc) if shift_to_now else None)
+    click.echo(summary.render())
+
+
+@main.group(context_settings=CONTEXT)
+def customers() -> None:
+    """Load or erase CRM customers (the identity table)."""
+
+
+@customers.command("load", context_settings=CONTEXT)
+@common_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def customers_load(s: Settings, file: Path, progress: bool) -> None:
+    """Publish the identities of FILE's customers (JSONL, JSONL.gz or CSV) to customers.identities.
+
+    Each handle and e-mail becomes one message keyed `<channel>:<handle>` / `email:<addr>`. Bad lines are
+    reported with their line number; the rest is loaded."""
+    from pipeline.ops.customers import load_customers
+
+    summary = load_customers(s, file, progress=progress)
+    click.echo(summary.render())
+
+
+@customers.command("erase", context_settings=CONTEXT)
+@common_options
+@click.argument("customer_id")
+def customers_erase(s: Settings, customer_id: str) -> None:
+    """GDPR erasure: tombstone CUSTOMER_ID's identities and delete its personal data from ClickHouse."""
+    from pipeline.ops.customers import erase_customer
+
+    click.echo(erase_customer(s, customer_id).render())
+
+
+@main.command(context_settings=CONTEXT)
+@common_options
+@click.option("--timeout", type=float, default=300.0, show_default=True, help="Give up after this many seconds.")
+@click.option("--stall-after", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Report a partition whose commit has not moved for this many seconds while others move.")
+def drain(s: Settings, timeout: float, stall_after: float) -> None:
+    """Wait until every topic the worker consumes has no lag (the sink commits only after ClickHouse inserts)."""
+    from pipeline.ops.drain import wait_drained
+
+    lag = wait_drained(s, timeout=timeout, echo=click.echo, stall_after=stall_after)
+    if lag:
+        raise UserError(f"still {sum(lag.values())} messages behind after {timeout:.0f}s: "
+                        + ", ".join(f"{t}={n}" for t, n in sorted(lag.items()) if n)
+                        + ". Is the worker running? (`socialpulse status`)")
+    click.echo("drained: no lag")
+
+
+@main.command(context_settings=CONTEXT)
+@common_options
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars.")
+def demo(s: Settings, progress: bool) -> None:
+    """Start everything, load the bundled CRM, replay the bundled mentions, wait, print a summary.
+
+    Safe to re-run: identities and mentions are idempotent (same ids → same rows, no new alerts)."""
+    from pipeline.ops.demo import run_demo
+
+    run_demo(s, click.echo, progress=progress)
+
+
+@main.command(context_settings=CONTEXT)
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (field names are a contract).")
+@click.option("--mentions", type=click.IntRange(min=0), default=30000, show_default=True,
+              help="Mentions for the throughput run.")
+@click.option("--identities", type=click.IntRange(min=0), default=1_000_000, show_default=True,
+              help="Identities for recovery.")
+@click.option("--latency-seconds", type=click.FloatRange(min=0), default=20.0, show_default=True,
+              help="Length of the latency run.")
+@click.option("--warmup-seconds", type=click.FloatRange(min=0), default=15.0, show_default=True,
+              help="Unrecorded traffic at the same rate before the latency run.")
+@click.option("--rate", type=click.FloatRange(1, 100_000), default=1000.0, show_default=True,
+              help="Mentions/s of the latency run (the contract's figures are at 1,000/s).")
+@click.option("--workers", "scale_workers", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="Workers for the scale-out run (1 skips it).")
+@click.option("--write-docs/--no-write-docs", default=False, help="Append the result to docs/benchmarks.md.")
+def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_seconds: float,
+          warmup_seconds: float, rate: float, scale_workers: int, write_docs: bool) -> None:
+    """Measure pipeline throughput vs VADER alone, alert/queryable latency, RSS and identity recovery.
+
+    Runs on its own scratch embedded Kafka + ClickHouse (free ports), so your data is never touched."""
+    from pipeline.tools.bench.run import render_table, run_bench
+    from pipeline.codec import encode
+
+    echo = (lambda line: click.echo(line, err=True))
+    result = run_bench(s, echo, mentions=mentions, identities=identities, latency_seconds=latency_seconds,
+                       warmup_seconds=warmup_seconds, rate=rate, scale_workers=scale_workers)
+    if write_docs:
+        from pipeline.tools.bench.run import append_to_docs
+        append_to_docs(result)
+    click.echo(encode(result).decode() if as_json else render_table(result))
+
+
+# --- docs and tools ---------------------------------------------------------------------------------------------
+
+@main.command(context_settings=CONTEXT)
+@click.option("--markdown", is_flag=True, help="Print the reference (docs/configuration.md).")
+def config(markdown: bool) -> None:
+    """Show the effective configuration (secrets redacted) or the reference of every variable."""
+    from pipeline.settings import settings_reference_markdown
+
+    if markdown:
+        click.echo(settings_reference_markdown(), nl=False)
+        return
+    try:
+        s = load_settings()
+    except SettingsError as exc:
+        raise UserError(str(exc)) from None
+    for k, v in s.redacted().items():
+        click.echo(f"{k} = {v}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--write", is_flag=True, help="Write schemas/*.json instead of checking them.")
+def schemas(write: bool) -> None:
+    """Check (or --write) the JSON Schemas in schemas/ generated from the record types."""
+    from pipeline.contract.jsonschema import check_schemas, write_schemas
+
+    if write:
+        for path in write_schemas():
+            click.echo(f"wrote {path}")
+        return
+    stale = check_schemas()
+    if stale:
+        raise UserError("out of date: " + ", ".join(stale) + " — run `socialpulse schemas --write`.")
+    click.echo("schemas up to date")
+
+
+@main.group(name="eval", context_settings=CONTEXT)
+def eval_() -> None:
+    """Evaluate models on labelled data."""
+
+
+@eval_.command("complaints", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--threshold", type=float, default=None, help="Score threshold (default: the model's).")
+def eval_complaints(file: Path, threshold: Optional[float]) -> None:
+    """Precision/recall/F1 of the complaint model on a labelled CSV (columns id,text,label,domain)."""
+    from pipeline.tools.complaints_eval import evaluate_csv, render_report
+
+    try:
+        report = evaluate_csv(file, threshold)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(render_report(report))
+
+
+@main.command(context_settings=CONTEXT)
+@common_options
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Dashboard port [SOCIALPULSE_DASHBOARD_PORT, default 8080].")
+def dashboard(s: Settings, port: Optional[int]) -> None:
+    """Serve the live alerts page (SSE), KPIs and ack/resolve until Ctrl-C.
+
+    Binds SOCIALPULSE_DASHBOARD_HOST (127.0.0.1). Without SOCIALPULSE_DASHBOARD_TOKEN a token is generated and
+    printed once, in the URL to open."""
+    from pipeline.web.server import run_dashboard
+
+    run_dashboard(s, port=port, echo=click.echo)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Development tools: the benchmark, the sample generator, the complaint model's evaluation and training data."""

@@ -1,0 +1,1 @@
+"""`socialpulse bench`: throughput against faust's own floor, latency, memory."""
