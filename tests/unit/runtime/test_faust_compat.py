@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.runtime import faust_compat
-from pipeline.runtime.faust_compat import DELIVER, DROP, DUPLICATE, DeliveryGate, next_commit
+from pipeline.runtime.delivery import DELIVER, DROP, DUPLICATE, DeliveryGate, next_commit
 
 TP = ("mentions.raw", 0)
 
