@@ -281,14 +281,15 @@ def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_se
     """Measure pipeline throughput vs VADER alone, alert/queryable latency, RSS and identity recovery.
 
     Runs on its own scratch embedded Kafka + ClickHouse (free ports), so your data is never touched."""
-    from pipeline.tools.bench.run import render_table, run_bench
+    from pipeline.tools.bench.report import render_table
+    from pipeline.tools.bench.run import run_bench
     from pipeline.codec import encode
 
     echo = (lambda line: click.echo(line, err=True))
     result = run_bench(s, echo, mentions=mentions, identities=identities, latency_seconds=latency_seconds,
                        warmup_seconds=warmup_seconds, rate=rate, scale_workers=scale_workers)
     if write_docs:
-        from pipeline.tools.bench.run import append_to_docs
+        from pipeline.tools.bench.report import append_to_docs
         append_to_docs(result)
     click.echo(encode(result).decode() if as_json else render_table(result))
 
