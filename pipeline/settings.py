@@ -219,7 +219,6 @@ def load_settings(environ: Optional[Mapping[str, str]] = None, **overrides: Any)
 
 
 _LEVELS = {"debug", "info", "warn", "error", "crit"}
-_SEVERITIES = ("low", "medium", "high", "critical")
 
 
 def validate(s: Settings) -> None:
@@ -246,8 +245,10 @@ def validate(s: Settings) -> None:
         raise bad("spike_allowed_lateness" if s.spike_allowed_lateness < 0 else "spike_idle_timeout",
                   "expected a non-negative number of seconds" if s.spike_allowed_lateness < 0
                   else "expected a positive number of seconds")
-    if s.webhook_min_severity not in _SEVERITIES:
-        raise bad("webhook_min_severity", "expected one of " + ", ".join(_SEVERITIES))
+    from pipeline.contract.severity import SEVERITIES
+
+    if s.webhook_min_severity not in SEVERITIES:
+        raise bad("webhook_min_severity", "expected one of " + ", ".join(SEVERITIES))
     if s.kafka_security_protocol not in {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}:
         raise bad("kafka_security_protocol", "expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
     try:

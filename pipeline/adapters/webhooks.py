@@ -26,13 +26,12 @@ from mode import Service
 from pipeline import metrics
 from pipeline.codec import encode
 from pipeline.contract.records import Alert
+from pipeline.contract.severity import severity_rank
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
 #: Severities from lowest to highest (ARCHITECTURE.md "Alert").
-SEVERITY_ORDER: tuple[str, ...] = ("low", "medium", "high", "critical")
-_RANK = {name: rank for rank, name in enumerate(SEVERITY_ORDER)}
 
 DELIVERED, RETRY, FAILED = "delivered", "retry", "failed"
 
@@ -45,9 +44,6 @@ def split_list(value: Union[str, Iterable[str], None]) -> list[str]:
     return [item.strip() for item in items if item and item.strip()]
 
 
-def severity_rank(severity: str) -> int:
-    """Position of `severity` in SEVERITY_ORDER; -1 for an unknown value (which then matches nothing)."""
-    return _RANK.get(severity.strip().lower(), -1) if severity else -1
 
 
 def matches(alert: Alert, min_severity: str, brands: Union[str, Iterable[str], None] = ()) -> bool:

@@ -12,9 +12,10 @@ from typing import Optional
 
 import msgspec
 
+from pipeline.contract.severity import SEVERITIES, severity_rank
+
 from pipeline.contract.records import Alert, EnrichedMention, PriorComplaints
 
-SEVERITIES = ("low", "medium", "high", "critical")
 ALERT_TYPES = ("complaint", "repeat_complaint", "cross_channel_complaint", "vip_complaint", "spike")
 #: Mention ids remembered per customer to drop duplicate deliveries (older ones fall out of the window anyway).
 SEEN_IDS_MAX = 500
@@ -47,10 +48,6 @@ class CustomerHistory(msgspec.Struct):
     seen: list[str] = []
     last_alert_ts: float = 0.0
     last_alert_rank: int = -1
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)
 
 
 def alert_id(kind: str, cause: str) -> str:
