@@ -1,5 +1,6 @@
-"""ClickHouse sink without a server: record → column mapping, retry/outage behaviour with a fake client,
-migration file handling, and docs/queries.md kept in sync with pipeline/adapters/clickhouse/queries.py."""
+"""ClickHouse sink without a server: record → column mapping (columns.py), error classification (errors.py),
+retry/outage behaviour of the writer with a fake client (writer.py), migration file handling, and docs/queries.md
+kept in sync with pipeline/adapters/clickhouse/queries.py."""
 from __future__ import annotations
 
 import logging
@@ -17,10 +18,11 @@ from pipeline.contract.records import (Alert, AlertAction, ComplaintInfo, Custom
                               PriorComplaints)
 from pipeline.domain.sentiment import Sentiment
 from pipeline.settings import Settings
+from pipeline.adapters.clickhouse import columns, errors
 from pipeline.adapters.clickhouse import writer as sink
-from pipeline.adapters.clickhouse.writer import (ACTION_COLUMNS, ALERT_COLUMNS, CUSTOMER_COLUMNS, IDENTITY_COLUMNS,
-                                      LINK_COLUMNS, MENTION_COLUMNS, AlertState, ClickHouseWriter, Outage,
-                                      WriterStopped)
+from pipeline.adapters.clickhouse.columns import (ACTION_COLUMNS, ALERT_COLUMNS, CUSTOMER_COLUMNS, IDENTITY_COLUMNS,
+                                                  LINK_COLUMNS, MENTION_COLUMNS, AlertState)
+from pipeline.adapters.clickhouse.writer import ClickHouseWriter, Outage, WriterStopped
 
 UTC = timezone.utc
 ROOT = Path(__file__).resolve().parents[3]
@@ -62,28 +64,28 @@ def as_dict(names, cols, i=0):
     ("2026-11-16 10:00:00+00:00", datetime(2026, 11, 16, 10, tzinfo=UTC)),
 ])
 def test_parse_ts_returns_aware_utc(text, expected):
-    got = sink.parse_ts(text)
+    got = columns.parse_ts(text)
     assert got == expected and got.utcoffset() == timedelta(0)
 
 
 def test_wire_columns_turn_datetimes_into_exact_millisecond_ticks():
     at = datetime(2026, 11, 16, 10, 0, 0, 999000, tzinfo=UTC)
     cols = [["a", "b"], [None, at], [datetime(1970, 1, 1, 0, 0, 0, 1000, tzinfo=UTC), at], [[], ["x"]]]
-    wired = sink.wire_columns(cols)
+    wired = columns.wire_columns(cols)
     assert wired == [["a", "b"], [None, 1_794_823_200_999], [1, 1_794_823_200_999], [[], ["x"]]]
     assert wired[0] is not cols[0] and cols[1][1] is at  # a copy: the input is left as it was
 
 
 def test_parse_ts_rejects_garbage():
     with pytest.raises(ValueError):
-        sink.parse_ts("yesterday")
+        columns.parse_ts("yesterday")
 
 
 # --- mentions --------------------------------------------------------------------------------------------------
 
 def test_mention_columns_shape_and_values():
-    cols = sink.mention_columns([mention(1, brand="acme", metadata={"likes": 3}, author_followers=42,
-                                         author_email="bob@example.com", lang="en"), mention(2)])
+    cols = columns.mention_columns([mention(1, brand="acme", metadata={"likes": 3}, author_followers=42,
+                                            author_email="bob@example.com", lang="en"), mention(2)])
     assert len(cols) == len(MENTION_COLUMNS) and all(len(c) == 2 for c in cols)
     assert all(isinstance(c, list) for c in cols)
     row = as_dict(MENTION_COLUMNS, cols)
@@ -98,23 +100,23 @@ def test_mention_columns_shape_and_values():
 
 
 def test_mention_columns_absent_optionals_are_empty():
-    row = as_dict(MENTION_COLUMNS, sink.mention_columns([mention()]))
+    row = as_dict(MENTION_COLUMNS, columns.mention_columns([mention()]))
     for name in ("brand", "url", "lang", "author_name", "author_email", "in_reply_to", "metadata"):
         assert row[name] == "", name
     assert row["author_followers"] == 0
 
 
 def test_empty_batch_gives_empty_columns_of_the_right_width():
-    assert sink.mention_columns([]) == [[] for _ in MENTION_COLUMNS]
-    assert sink.alert_columns([]) == [[] for _ in ALERT_COLUMNS]
+    assert columns.mention_columns([]) == [[] for _ in MENTION_COLUMNS]
+    assert columns.alert_columns([]) == [[] for _ in ALERT_COLUMNS]
 
 
 # --- alerts and actions ----------------------------------------------------------------------------------------
 
 def test_alert_columns_default_open_and_customer_context():
     at = datetime(2026, 11, 16, 11, tzinfo=UTC)
-    cols = sink.alert_columns([alert(customer=CustomerContext(tier="gold", lifetime_value=5.0, influence=0.5),
-                                     complaint_score=0.75)], updated_at=at)
+    cols = columns.alert_columns([alert(customer=CustomerContext(tier="gold", lifetime_value=5.0, influence=0.5),
+                                        complaint_score=0.75)], updated_at=at)
     row = as_dict(ALERT_COLUMNS, cols)
     assert (row["status"], row["assignee"], row["acked_at"], row["resolved_at"]) == ("open", "", None, None)
     assert row["updated_at"] == at and row["created_at"] == datetime(2026, 11, 16, 10, tzinfo=UTC)
@@ -129,17 +131,17 @@ def test_alert_columns_spike_context():
 
     spike = alert("spike:1", window_start="2026-11-16T09:00:00.000Z", count=40, baseline_mean=2.0, threshold=8.5,
                   top_mentions=[AlertMention(mention_id="twitter:9", text="down again", sentiment_compound=-0.8)])
-    row = as_dict(ALERT_COLUMNS, sink.alert_columns([spike, alert("A-1")]), 0)
+    row = as_dict(ALERT_COLUMNS, columns.alert_columns([spike, alert("A-1")]), 0)
     assert row["window_start"] == datetime(2026, 11, 16, 9, tzinfo=UTC)
     assert row["top_mentions"] == [("twitter:9", "down again", -0.8)]
-    other = as_dict(ALERT_COLUMNS, sink.alert_columns([alert("A-1")]), 0)
+    other = as_dict(ALERT_COLUMNS, columns.alert_columns([alert("A-1")]), 0)
     assert other["window_start"] is None and other["top_mentions"] == []
 
 
 def test_alert_columns_take_state_from_actions():
     acked = datetime(2026, 11, 16, 10, 5, tzinfo=UTC)
     states = {"A-2": AlertState("acked", "ann", acked, None)}
-    cols = sink.alert_columns([alert("A-1"), alert("A-2", brand=None, is_prospect=True)], states)
+    cols = columns.alert_columns([alert("A-1"), alert("A-2", brand=None, is_prospect=True)], states)
     first, second = as_dict(ALERT_COLUMNS, cols, 0), as_dict(ALERT_COLUMNS, cols, 1)
     assert first["status"] == "open"
     assert (second["status"], second["assignee"], second["acked_at"]) == ("acked", "ann", acked)
@@ -148,9 +150,9 @@ def test_alert_columns_take_state_from_actions():
 
 def test_action_columns_fill_missing_time():
     now = datetime(2026, 11, 16, 12, tzinfo=UTC)
-    cols = sink.action_columns([AlertAction(alert_id="A-1", action="ack", by="ann"),
-                                AlertAction(alert_id="A-1", action="assign", by="ann", assignee="bo",
-                                            note="call back", at="2026-11-16T10:00:00Z")], now=now)
+    cols = columns.action_columns([AlertAction(alert_id="A-1", action="ack", by="ann"),
+                                   AlertAction(alert_id="A-1", action="assign", by="ann", assignee="bo",
+                                               note="call back", at="2026-11-16T10:00:00Z")], now=now)
     assert len(cols) == len(ACTION_COLUMNS)
     assert as_dict(ACTION_COLUMNS, cols, 0) == {"alert_id": "A-1", "action": "ack", "by": "ann", "assignee": "",
                                                  "note": "", "at": now}
@@ -158,10 +160,10 @@ def test_action_columns_fill_missing_time():
 
 
 def test_reconcile_sql_writes_every_alert_column_and_takes_state_from_actions():
-    sql = sink.RECONCILE_ALERTS_SQL
+    sql = columns.RECONCILE_ALERTS_SQL
     for c in ALERT_COLUMNS:
         assert f"`{c}`" in sql
-    for c in sink.ALERT_STATE_COLUMNS:
+    for c in columns.ALERT_STATE_COLUMNS:
         assert f"s.{c}" in sql
     assert "%(ids)s" in sql and "FINAL" in sql
 
@@ -174,16 +176,16 @@ def ident(key: str, cid: str = "C-1", **kw) -> Identity:
 
 def test_compact_identities_last_message_per_key_wins():
     a1, a2, b = ident("twitter:a", "C-1"), ident("twitter:a", "C-2"), ident("email:b@example.com")
-    sets, tombstones = sink.compact_identities([("twitter:a", a1), ("email:b@example.com", b),
-                                                ("twitter:a", None), ("twitter:a", a2),
-                                                ("email:b@example.com", None)])
+    sets, tombstones = columns.compact_identities([("twitter:a", a1), ("email:b@example.com", b),
+                                                   ("twitter:a", None), ("twitter:a", a2),
+                                                   ("email:b@example.com", None)])
     assert sets == {"twitter:a": a2} and tombstones == ["email:b@example.com"]
 
 
 def test_split_identity_key():
-    assert sink.split_identity_key("twitter:bob") == ("twitter", "bob")
-    assert sink.split_identity_key("email:a:b@example.com") == ("email", "a:b@example.com")
-    assert sink.split_identity_key("nokey") == ("", "nokey")
+    assert columns.split_identity_key("twitter:bob") == ("twitter", "bob")
+    assert columns.split_identity_key("email:a:b@example.com") == ("email", "a:b@example.com")
+    assert columns.split_identity_key("nokey") == ("", "nokey")
 
 
 def test_identity_and_customer_columns():
@@ -193,13 +195,13 @@ def test_identity_and_customer_columns():
             "email:bob@example.com": ident("email:bob@example.com", "C-1", tier="platinum", lifetime_value=20.0,
                                            name="Bob B", updated_at="2026-11-02T00:00:00Z"),
             "twitter:eve": ident("twitter:eve", "C-2")}
-    icols = sink.identity_columns(sets, now)
+    icols = columns.identity_columns(sets, now)
     assert len(icols) == len(IDENTITY_COLUMNS)
     assert as_dict(IDENTITY_COLUMNS, icols, 1) == {
         "identity_key": "email:bob@example.com", "channel": "email", "handle": "bob@example.com",
         "customer_id": "C-1", "is_prospect": False, "updated_at": datetime(2026, 11, 2, tzinfo=UTC)}
     assert as_dict(IDENTITY_COLUMNS, icols, 2)["updated_at"] == now
-    ccols = sink.customer_columns(sets.values(), now)
+    ccols = columns.customer_columns(sets.values(), now)
     assert len(ccols) == len(CUSTOMER_COLUMNS) and ccols[0] == ["C-1", "C-2"]
     c1 = as_dict(CUSTOMER_COLUMNS, ccols, 0)
     assert (c1["name"], c1["tier"], c1["lifetime_value"]) == ("Bob B", "platinum", 20.0)  # the newest wins
@@ -211,9 +213,9 @@ def test_identity_and_customer_columns():
 def test_prospect_and_link_columns():
     now = datetime(2026, 11, 16, tzinfo=UTC)
     pid = prospect_id("twitter:dave")
-    cols = sink.prospect_columns([("twitter:dave", pid), ("twitter:dave", pid)], now)
+    cols = columns.prospect_columns([("twitter:dave", pid), ("twitter:dave", pid)], now)
     assert cols == [["twitter:dave"], ["twitter"], ["dave"], [pid], [True], [now]]
-    links = sink.link_columns([("P-1", "C-1"), ("P-1", "C-2"), ("P-2", "C-1")], now)
+    links = columns.link_columns([("P-1", "C-1"), ("P-1", "C-2"), ("P-2", "C-1")], now)
     assert len(links) == len(LINK_COLUMNS) and links[:2] == [["P-1", "P-2"], ["C-2", "C-1"]]
 
 
@@ -240,11 +242,11 @@ def test_batch_token_is_stable_and_order_independent():
     (TypeError("bad"), False),
 ])
 def test_is_transient(exc, transient):
-    assert sink.is_transient(exc) is transient
+    assert errors.is_transient(exc) is transient
 
 
 def test_describe_error_is_one_line_without_addresses():
-    text = sink.describe_error(ch_errors.ServerException("Bad value alice@example.com\nstack trace", code=27))
+    text = errors.describe_error(ch_errors.ServerException("Bad value alice@example.com\nstack trace", code=27))
     assert "alice@example.com" not in text and "\n" not in text and "<email>" in text
 
 
@@ -287,10 +289,10 @@ def test_outage_is_retried_logged_once_and_rows_are_written(caplog):
     w = ClickHouseWriter(fast_settings(), on_outage=events.append, client_factory=lambda: fake)
     assert w.insert_mentions([mention(1), mention(2)], "tok-1") == 2
     assert len(fake.calls) == 5 and fake.disconnects == 4
-    for sql, columns, kw in fake.calls:
-        assert sql == sink.INSERT_MENTIONS
+    for sql, wired, kw in fake.calls:
+        assert sql == columns.INSERT_MENTIONS
         assert kw["columnar"] is True and kw["settings"] == {"insert_deduplication_token": "mentions/tok-1"}
-        assert columns == sink.wire_columns(sink.mention_columns([mention(1), mention(2)]))  # same rows each time
+        assert wired == columns.wire_columns(columns.mention_columns([mention(1), mention(2)]))  # same rows each time
     assert len(sink_records(caplog, logging.WARNING)) == 1
     assert len(sink_records(caplog, logging.INFO)) == 1
     assert [(e.active, e.rows_held) for e in events] == [(True, 2), (False, 2)]
@@ -330,7 +332,7 @@ def test_tombstones_become_one_parameterized_delete():
     fake = FakeClient()
     w = ClickHouseWriter(fast_settings(), client_factory=lambda: fake)
     assert w.upsert_identities([("twitter:a", None), ("email:b@example.com", None)], "t") == 2
-    assert fake.calls == [(sink.DELETE_IDENTITIES, {"keys": ("twitter:a", "email:b@example.com")}, {})]
+    assert fake.calls == [(columns.DELETE_IDENTITIES, {"keys": ("twitter:a", "email:b@example.com")}, {})]
 
 
 # --- migrations (files only) -----------------------------------------------------------------------------------
