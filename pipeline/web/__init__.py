@@ -1,1 +1,2 @@
-"""The live alerts dashboard: aiohttp server (`server.py`) and its static page (`static/`)."""
+"""The live alerts dashboard: the aiohttp app (`server.py` wires `auth`, `feed`, `api` and `pages`) and its static
+page (`static/`)."""

@@ -319,7 +319,7 @@ def test_embedded_clickhouse_listens_on_loopback_only():
 # --- (d) dashboard token comparison is constant-time -----------------------------------------------------------------
 
 def test_dashboard_token_compare_is_constant_time():
-    from pipeline.web import server
+    from pipeline.web import auth as server  # _same and auth_middleware live in pipeline.web.auth
 
     tree = ast.parse(inspect.getsource(server))
     funcs = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}

@@ -1,0 +1,201 @@
+"""The live side of the dashboard: a Kafka tail of alerts.complaints and alerts.actions (`AlertFeed`) fanned out
+to every connected page (`Subscriber`, one bounded queue each) as Server-Sent Events (`sse_event`), and the
+/api/stream handler: a `snapshot` from ClickHouse on connect, then `alert` and `action` events as they arrive.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any, Optional, Protocol
+
+import msgspec
+from aiohttp import web
+from mode import Service
+
+from pipeline import metrics
+
+from pipeline.contract import topics
+from pipeline.codec import decoder, encode
+from pipeline.contract.records import Alert, AlertAction
+from pipeline.settings import Settings
+from pipeline.web.api import FEED, SNAPSHOT_LIMIT, action_view, alert_view, fetch_snapshot
+
+log = logging.getLogger(__name__)
+
+SSE_KEEPALIVE_SECONDS = 15.0
+SSE_CLIENT_QUEUE = 1000
+
+
+def sse_event(name: str, payload: Any) -> bytes:
+    """One Server-Sent Event; JSON never contains a raw newline, so one `data:` line is enough."""
+    return b"event: " + name.encode() + b"\ndata: " + encode(payload) + b"\n\n"
+
+
+# --- the Kafka side ----------------------------------------------------------------------------------------------
+
+class Subscriber:
+    """One connected page: a bounded queue of encoded SSE events. `closed` when it fell too far behind."""
+
+    def __init__(self, maxsize: int = SSE_CLIENT_QUEUE) -> None:
+        self.queue: asyncio.Queue[Optional[bytes]] = asyncio.Queue(maxsize=maxsize)
+        self.closed = False
+
+    def push(self, event: Optional[bytes]) -> None:
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # A page that stopped reading: end its stream; EventSource reconnects and gets a fresh snapshot.
+            self.closed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class LiveFeed(Protocol):
+    """What the web app needs from the Kafka side (AlertFeed; tests pass a stand-in)."""
+
+    ready: asyncio.Event
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def subscribe(self) -> Subscriber: ...
+    def unsubscribe(self, sub: Subscriber) -> None: ...
+    def close_all(self) -> None: ...
+    async def send_action(self, action: AlertAction) -> None: ...
+
+
+class AlertFeed(Service):
+    """Follows alerts.complaints and alerts.actions from the latest offsets in its own consumer group
+    (`<app_id>-dashboard-<random>`, never committed) and fans every message out to the connected pages;
+    produces the pages' actions to alerts.actions (key = alert id). `ready` is set once partitions are assigned
+    and positioned, i.e. every alert produced from then on reaches the pages."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.s = settings
+        self.group_id = f"{settings.app_id}-dashboard-{secrets.token_hex(4)}"
+        self.ready = asyncio.Event()
+        self._subscribers: set[Subscriber] = set()
+        self._consumer: Any = None
+        self._producer: Any = None
+        self._dec_alert, self._dec_action = decoder(Alert), decoder(AlertAction)
+
+    def subscribe(self) -> Subscriber:
+        sub = Subscriber()
+        self._subscribers.add(sub)
+        metrics.DASHBOARD_CLIENTS.set(len(self._subscribers))
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+        metrics.DASHBOARD_CLIENTS.set(len(self._subscribers))
+
+    def close_all(self) -> None:
+        """End every page's stream (server shutdown)."""
+        for sub in list(self._subscribers):
+            sub.push(None)
+
+    def publish(self, event: bytes) -> None:
+        for sub in list(self._subscribers):
+            sub.push(event)
+
+    async def send_action(self, action: AlertAction) -> None:
+        await self._producer.send_and_wait(topics.ACTIONS, key=action.alert_id.encode(), value=encode(action))
+
+    async def on_start(self) -> None:
+        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+        from pipeline.adapters.kafka.config import aiokafka_config
+
+        cfg = aiokafka_config(self.s)
+        producer = AIOKafkaProducer(**cfg, acks="all", request_timeout_ms=10_000)
+        consumer = AIOKafkaConsumer(topics.ALERTS, topics.ACTIONS, **cfg, group_id=self.group_id,
+                                    auto_offset_reset="latest", enable_auto_commit=False)
+        try:
+            await producer.start()
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            await producer.stop()
+            raise
+        self._producer, self._consumer = producer, consumer
+        self.add_future(self._follow())
+
+    async def on_stop(self) -> None:
+        self.close_all()
+        for client in (self._consumer, self._producer):
+            if client is not None:
+                await client.stop()
+
+    async def _follow(self) -> None:
+        invalid = metrics.STAGE_MESSAGES.labels("dashboard", "invalid")
+        while not self.should_stop:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=1000)
+                if not self.ready.is_set():
+                    assigned = self._consumer.assignment()
+                    if assigned:
+                        for tp in assigned:  # resolves "latest" now, so nothing produced after `ready` is missed
+                            await self._consumer.position(tp)
+                        self.ready.set()
+                        log.info("dashboard feed live on %d partitions", len(assigned))
+                for tp, records in batches.items():
+                    for r in records:
+                        try:
+                            if tp.topic == topics.ALERTS:
+                                self.publish(sse_event("alert", alert_view(self._dec_alert.decode(r.value))))
+                            else:
+                                self.publish(sse_event("action", action_view(self._dec_action.decode(r.value))))
+                        except (msgspec.MsgspecError, TypeError):
+                            invalid.inc()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep following; aiokafka reconnects by itself
+                log.warning("dashboard feed: %s: %s", type(exc).__name__, exc)
+                await self.sleep(1.0)
+
+
+# --- /api/stream -------------------------------------------------------------------------------------------------
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    feed: LiveFeed = request.app[FEED]
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                       "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"})
+    sub = feed.subscribe()  # before the snapshot: an alert arriving meanwhile is queued, not lost
+    announce: Optional[asyncio.Future] = None
+    try:
+        await resp.prepare(request)
+        await resp.write(b"retry: 3000\n\n")
+        try:
+            snapshot: dict[str, Any] = {"alerts": await fetch_snapshot(request.app, SNAPSHOT_LIMIT)}
+        except Exception as exc:  # noqa: BLE001
+            log.warning("dashboard snapshot failed: %s", type(exc).__name__)
+            snapshot = {"alerts": [], "error": "ClickHouse unavailable: showing live alerts only"}
+        snapshot["live"] = feed.ready.is_set()
+        await resp.write(sse_event("snapshot", snapshot))
+        if not snapshot["live"]:  # tell the page when the feed has joined (a second or two after start)
+            announce = asyncio.ensure_future(_announce_live(feed, sub))
+        while True:
+            try:
+                event = await asyncio.wait_for(sub.queue.get(), SSE_KEEPALIVE_SECONDS)
+            except asyncio.TimeoutError:
+                await resp.write(b": keepalive\n\n")
+                continue
+            if event is None:
+                break
+            await resp.write(event)
+    except (ConnectionResetError, ConnectionError):
+        pass  # the page went away
+    finally:
+        feed.unsubscribe(sub)
+        if announce is not None:
+            announce.cancel()
+    return resp
+
+
+async def _announce_live(feed: LiveFeed, sub: Subscriber) -> None:
+    await feed.ready.wait()
+    sub.push(sse_event("live", {"live": True}))
