@@ -114,7 +114,7 @@ def register(p: Pipeline) -> None:
         out, changelog = Outbox(p.app), table.changelog_topic.get_topic_name()
         log_out = Outbox(p.app)  # used by the completer's task only
         negatives = Packer(s.partitions)
-        async for events, completer in completed_batches(stream, s.process_batch_size):
+        async for events, completer in completed_batches(stream, s.process_batch_size, p.health.reporter(stage)):
             state = TableBatch(table, dec_state)
             now = now_iso()
             mono = time.monotonic()

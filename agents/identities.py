@@ -24,7 +24,7 @@ def register(p: Pipeline) -> None:
         of a million identities is a few thousand messages, not a million); acked after the broker has them."""
         out = Outbox(p.app)
         packer = Packer(s.partitions)
-        async for events, completer in completed_batches(stream, s.process_batch_size):
+        async for events, completer in completed_batches(stream, s.process_batch_size, p.health.reporter("identity_links")):
             for event in events:
                 if event.value is None or event.key is None:
                     continue  # tombstone: the identity table drops it; history stays with the customer

@@ -40,7 +40,7 @@ def register(p: Pipeline) -> None:
         packer = Packer(s.partitions)
         forwarder = MarkForwarder(s.partitions)
         marks: dict[int, float] = {}  # raw partition → latest event time processed there (pipeline.runtime.watermarks)
-        async for events, completer in completed_batches(stream, s.process_batch_size):
+        async for events, completer in completed_batches(stream, s.process_batch_size, p.health.reporter("ingest")):
             now = now_iso()
             scored = 0
             latest: dict[int, str] = {}  # ISO times of one format compare as the times do

@@ -32,5 +32,8 @@ def register(p: Pipeline) -> None:
     @app.page("/health")
     async def health(web, request):
         table = p.services.get("identities")
-        ready = bool(table is not None and table.ready.is_set())
-        return web.json({"ready": ready, "identities": len(table) if table else 0}, status=200 if ready else 503)
+        ready = bool(table is not None and table.ready.is_set()) and not p.health.failures
+        body = {"ready": ready, "identities": len(table) if table else 0}
+        if p.health.failures:
+            body["failed"] = dict(p.health.failures)  # a stage's batch completer stopped: restart the worker
+        return web.json(body, status=200 if ready else 503)

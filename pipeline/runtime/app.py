@@ -33,6 +33,20 @@ def now_iso() -> str:
 
 
 @dataclass
+class Health:
+    """What the worker's /health reports besides the identity table: parts that stopped on an error."""
+
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, part: str, exc: BaseException) -> None:
+        self.failures[part] = f"{type(exc).__name__}: {exc}"[:300]
+
+    def reporter(self, part: str):
+        """`on_failure` for `completed_batches`: records `part` as failed."""
+        return lambda exc: self.fail(part, exc)
+
+
+@dataclass
 class Pipeline:
     """Everything the agents share in one worker: the app, its topics and tables, and the adapters."""
 
@@ -41,6 +55,7 @@ class Pipeline:
     topics: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
     services: dict[str, Any] = field(default_factory=dict)
+    health: Health = field(default_factory=Health)
 
     def topic(self, name: str):
         return self.topics[name]

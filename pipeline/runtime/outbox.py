@@ -11,9 +11,12 @@ committed before everything its batch produced is durable."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Sequence
 
 from pipeline.runtime import faust_compat
+
+log = logging.getLogger(__name__)
 
 Then = Callable[[], Awaitable[list[Any]]]
 
@@ -56,14 +59,16 @@ class Completer:
     stops it; the next `submit` raises that error, the batch and the ones after it stay unacked and are
     redelivered after a restart."""
 
-    def __init__(self, stream: Any, depth: int = 4) -> None:
+    def __init__(self, stream: Any, depth: int = 4, on_failure: Optional[Callable[[BaseException], None]] = None) -> None:
         self.stream = stream
         self.queue: asyncio.Queue = asyncio.Queue(depth)
         self.task: Optional[asyncio.Task] = None
+        self.on_failure = on_failure
 
     async def submit(self, events: Sequence[Any], pending: list[Any], then: Optional[Then] = None) -> None:
         if self.task is None:
             self.task = asyncio.ensure_future(self._run())
+            self.task.add_done_callback(self._finished)
         if self.task.done():
             self.task.result()  # raises the send error that stopped it
         await self.queue.put((events, pending, then))
@@ -79,6 +84,16 @@ class Completer:
                     await asyncio.gather(*follow)
             for e in events:
                 await self.stream.ack(e)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        """Supervision: a failed completer is reported at once (the worker's /health turns 503), not only at the
+        agent's next submit, which may never come on an idle stream."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("batch completer stopped: %s: %s (its batches stay unacked and are redelivered after a restart)",
+                  type(task.exception()).__name__, task.exception())
+        if self.on_failure is not None:
+            self.on_failure(task.exception())
 
     def close(self) -> None:
         """Stop (worker shutdown): batches not finished stay unacked and are redelivered."""
@@ -105,10 +120,11 @@ async def available_batches(stream: Any, size: int) -> AsyncIterator[list[Any]]:
         return
 
 
-async def completed_batches(stream: Any, size: int) -> AsyncIterator[tuple[Sequence[Any], Completer]]:
+async def completed_batches(stream: Any, size: int, on_failure: Optional[Callable[[BaseException], None]] = None
+                            ) -> AsyncIterator[tuple[Sequence[Any], Completer]]:
     """Batches of events from `stream` (`available_batches`) for the loop body to process and `submit` to the
-    completer."""
-    completer = Completer(stream)
+    completer; `on_failure` hears at once when the completer stops on an error (`Health.fail`)."""
+    completer = Completer(stream, on_failure=on_failure)
     try:
         async for events in available_batches(stream, size):
             yield events, completer

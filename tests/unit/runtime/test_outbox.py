@@ -131,3 +131,29 @@ def test_table_batch_decodes_once_and_writes_one_changelog_record_per_key():
 
 
 
+
+
+def test_a_failed_completer_is_reported_at_once_not_at_the_next_submit():
+    """Supervision: the failure reaches `on_failure` (the worker's /health) while the agent waits for input."""
+    async def scenario():
+        stream = RecordingStream()
+        failures: list[BaseException] = []
+        c = Completer(stream, on_failure=failures.append)
+        delivery = asyncio.get_running_loop().create_future()
+        await c.submit(["e1"], [delivery])
+        delivery.set_exception(ConnectionError("broker gone"))
+        await asyncio.sleep(0.01)  # no further submit
+        c.close()
+        return stream.acked, failures
+
+    acked, failures = run(scenario())
+    assert acked == []  # never acked: redelivered after a restart
+    assert [type(f) for f in failures] == [ConnectionError]
+
+
+def test_health_names_the_failed_part():
+    from pipeline.runtime.app import Health
+
+    h = Health()
+    h.reporter("detect")(TimeoutError("no ack in 30 s"))
+    assert h.failures == {"detect": "TimeoutError: no ack in 30 s"}
