@@ -9,7 +9,7 @@ passed=0
 for i in $(seq 1 "$n"); do
   log=$(mktemp)
   started=$(date +%s)
-  .venv/bin/python -m pytest -q -s -p no:cacheprovider -m faults -k "$expr" tests/integration/test_faults.py >"$log" 2>&1
+  .venv/bin/python -m pytest -q -s -p no:cacheprovider -m faults -k "$expr" tests/faults/test_faults.py >"$log" 2>&1
   rc=$?
   [ $rc -eq 0 ] && passed=$((passed + 1))
   echo "run $i: rc=$rc in $(( $(date +%s) - started ))s: $(tail -1 "$log")"

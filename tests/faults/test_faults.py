@@ -234,7 +234,7 @@ def test_identity_table_rebuilt_after_worker_restart(running_stack, s, tmp_path)
     from pipeline.ops.customers import load_customers
     from pipeline.contract.records import EnrichedMention
 
-    from .conftest import consume_matching, produce
+    from tests.integration.conftest import consume_matching, produce
 
     cid = "R-" + uuid.uuid4().hex[:8]
     handle = "rebuild_" + uuid.uuid4().hex[:6]
