@@ -23,56 +23,15 @@ from pipeline.runtime.outbox import Outbox, completed_batches, send_packed
 from pipeline.runtime.packing import KIND_HEADER, LINK, LINKS, MERGE, PACKED, Packer, partition_for, unpack
 from pipeline.contract.records import EnrichedMention
 from pipeline.domain.spikes import SpikeState, advance, count_negative, evaluate, spike_alert, top_mention
+from pipeline.runtime import faust_compat
+from pipeline.runtime.table_batch import TableBatch
 from pipeline.runtime.watermarks import MarkForwarder, WatermarkTracker, header_marks
-
-
-class TableBatch:
-    """Reads and writes of one batch against a Faust table, written back as one changelog record per key.
-
-    Values are kept decoded for the batch (a customer with many mentions in a batch is decoded and encoded once).
-    Writes go to the in-memory store directly and to the changelog as records for the caller to send, with the
-    partition of the event that caused them — the same partition Faust would use, and the one its recovery reads
-    back."""
-
-    def __init__(self, table: Any, dec: Any) -> None:
-        self.table, self.dec = table, dec
-        self.values: dict[bytes, Any] = {}
-        self.dirty: dict[bytes, int] = {}  # key → partition
-
-    def get(self, key: bytes) -> Optional[Any]:
-        if key in self.values:
-            return self.values[key]
-        raw = self.table.data.get(key)
-        value = None if raw is None else self.dec.decode(raw)
-        self.values[key] = value
-        return value
-
-    def set(self, key: bytes, value: Optional[Any], partition: int) -> None:
-        self.values[key] = value
-        self.dirty[key] = partition
-
-    def apply(self) -> list[tuple[bytes, Optional[bytes], int]]:
-        """Write the batch's changes to the in-memory store; return them as changelog records
-        (key, value or None for a delete, partition)."""
-        store = self.table.data
-        records = []
-        for key, partition in self.dirty.items():
-            value = self.values[key]
-            if value is None:
-                store.pop(key, None)
-                records.append((key, None, partition))
-            else:
-                raw = encode(value)
-                store[key] = raw
-                records.append((key, raw, partition))
-        self.values.clear()
-        self.dirty.clear()
-        return records
 
 
 def register(p: Pipeline) -> None:
     s = p.settings
     cfg, scfg = escalation_config(s), spike_config(s)
+    faust_compat.require_memory_store(p.app)  # TableBatch writes the in-memory store directly
     history = p.app.Table("customer_history", partitions=s.partitions, key_type=bytes, value_type=bytes)
     spikes = p.app.Table("brand_spikes", partitions=s.partitions, key_type=bytes, value_type=bytes)
     p.tables.update(customer_history=history, brand_spikes=spikes)

@@ -354,3 +354,12 @@ async def wait_on_metadata(consumer: Any, topic: str) -> set[int]:
 def committed_offsets(app: Any) -> Mapping[Any, Optional[int]]:
     """What faust last committed (or sought to) per partition of this worker."""
     return app.consumer._committed_offset
+
+
+def require_memory_store(app: Any) -> None:
+    """The detect and spike stages write their tables' stores directly (`pipeline.runtime.table_batch`), which is
+    right only for faust's in-memory store, the one faust's changelog recovery fills: refuse anything else."""
+    store = str(app.conf.store)
+    if not store.startswith("memory:"):
+        raise CompatError(f"the worker's tables need faust's in-memory store (store='memory://'), not {store!r}: "
+                          "pipeline/runtime/table_batch.py writes the store directly")

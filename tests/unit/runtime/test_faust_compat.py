@@ -119,3 +119,13 @@ def test_a_revoke_cancels_a_requested_seek():
     gate.unsought([TP])  # revoked before the fetch loop applied the seek
     assert gate.apply_seeks() == []
     assert gate.batch_epoch(TP) is None
+
+
+def test_tables_must_use_the_memory_store():
+    import faust
+
+    from pipeline.runtime.faust_compat import CompatError, require_memory_store
+
+    require_memory_store(faust.App("sp-test-mem", store="memory://", autodiscover=False))
+    with pytest.raises(CompatError, match="in-memory store"):
+        require_memory_store(faust.App("sp-test-rocks", store="rocksdb://", autodiscover=False))
