@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: (the one typed configuration) sits with the contract.
 LAYERS = ["pipeline.base", "pipeline.contract", "pipeline.domain", "pipeline.adapters", "pipeline.runtime",
           "pipeline.web", "agents", "pipeline.ops", "pipeline.tools", "pipeline.ops.cli"]
+MAX_LINES = 400
 BASE = {"pipeline", "pipeline.codec", "pipeline.metrics", "pipeline.data"}
 
 
@@ -102,3 +103,7 @@ def test_no_import_cycle():
     # a package's __init__ importing its own modules is not a cycle of design
     cycles = [c for c in cycles if not all(x == c[0] or x.startswith(c[0] + ".") for x in c)]
     assert cycles == [], f"import cycles: {cycles}"
+def test_no_module_over_400_lines():
+    long = {str(p.relative_to(ROOT)): n for p in sources().values()
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert long == {}, f"split these modules (over {MAX_LINES} lines): {long}"
