@@ -8,22 +8,20 @@ emitted, and no offset is committed before both are durable. A crash anywhere in
 history's seen-ids make that a re-emit without a re-alert."""
 from __future__ import annotations
 
+import time
 from typing import Any, Optional
 
-import time
-
 from pipeline import metrics
-
-from pipeline.contract import topics
-from pipeline.runtime.app import Pipeline, escalation_config, now_iso, spike_config
 from pipeline.codec import decoder, encode
+from pipeline.contract import topics
+from pipeline.contract.records import EnrichedMention
 from pipeline.domain.escalation import CustomerHistory, is_duplicate, merge_histories, observe
 from pipeline.domain.mention import dead_letter, parse_timestamp
-from pipeline.runtime.outbox import Outbox, completed_batches, send_packed
-from pipeline.runtime.packing import KIND_HEADER, LINK, LINKS, MERGE, PACKED, Packer, partition_for, unpack
-from pipeline.contract.records import EnrichedMention
 from pipeline.domain.spikes import SpikeState, advance, count_negative, evaluate, spike_alert, top_mention
 from pipeline.runtime import faust_compat
+from pipeline.runtime.app import Pipeline, escalation_config, now_iso, spike_config
+from pipeline.runtime.outbox import Outbox, completed_batches, send_packed
+from pipeline.runtime.packing import KIND_HEADER, LINK, LINKS, MERGE, PACKED, Packer, partition_for, unpack
 from pipeline.runtime.table_batch import TableBatch
 from pipeline.runtime.watermarks import MarkForwarder, WatermarkTracker, header_marks
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pipeline import metrics
-
-from pipeline.contract import topics
-from pipeline.runtime.app import Pipeline
 from pipeline.codec import decoder
+from pipeline.contract import topics
+from pipeline.contract.records import Identity
 from pipeline.domain.identity import prospect_id
+from pipeline.runtime.app import Pipeline
 from pipeline.runtime.outbox import Outbox, completed_batches
 from pipeline.runtime.packing import KIND_HEADER, LINKS, Packer
-from pipeline.contract.records import Identity
 
 
 def register(p: Pipeline) -> None:

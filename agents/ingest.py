@@ -7,16 +7,15 @@ from __future__ import annotations
 import time
 
 from pipeline import metrics
-
-from pipeline.contract import topics
-from pipeline.runtime.app import Pipeline, now_iso
 from pipeline.codec import encode
-from pipeline.runtime.identity_table import IdentityTable
+from pipeline.contract import topics
+from pipeline.contract.records import DeadLetter
+from pipeline.domain.enrich import MentionProcessor, RawMessage
 from pipeline.domain.mention import parse_timestamp
+from pipeline.runtime.app import Pipeline, now_iso
+from pipeline.runtime.identity_table import IdentityTable
 from pipeline.runtime.outbox import Outbox, completed_batches, send_packed
 from pipeline.runtime.packing import Packer
-from pipeline.domain.enrich import MentionProcessor, RawMessage
-from pipeline.contract.records import DeadLetter
 from pipeline.runtime.watermarks import MarkForwarder
 
 #: Event times further ahead of this worker's clock than this do not move the watermark (bad producer clocks).

@@ -7,12 +7,11 @@ from typing import Optional
 import msgspec
 
 from pipeline import metrics
-
-from pipeline.contract import topics
-from pipeline.runtime.app import Pipeline
-from pipeline.codec import decoder
-from pipeline.contract.records import Alert
 from pipeline.adapters.webhooks import WebhookDispatcher, matches, split_list
+from pipeline.codec import decoder
+from pipeline.contract import topics
+from pipeline.contract.records import Alert
+from pipeline.runtime.app import Pipeline
 
 
 def register(p: Pipeline) -> Optional[WebhookDispatcher]:

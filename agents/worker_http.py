@@ -1,9 +1,8 @@
 """Worker web routes: /metrics (Prometheus) and /health on the worker's own port."""
 from __future__ import annotations
 
-from pipeline.runtime import faust_compat
-
 from pipeline import metrics
+from pipeline.runtime import faust_compat
 from pipeline.runtime.app import Pipeline
 
 

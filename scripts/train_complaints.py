@@ -48,8 +48,8 @@ from pipeline.tools.complaints_eval import (  # noqa: E402
     Counts, addressed_flags, benchmark_scorer, counts_by_domain, derive_brands, false_alarm_rate, read_labelled_csv,
     render_table,
 )
-from pipeline.tools.complaints_replies import KINDS, person_replies  # noqa: E402
 from pipeline.domain.sentiment import NEGATIVE_THRESHOLD, score_sentiment  # noqa: E402
+from pipeline.tools.complaints_replies import KINDS, person_replies  # noqa: E402
 
 DEFAULT_CSV = REPO.parent / "shared" / "data" / "complaints_dev.csv"
 DEFAULT_OUT = REPO / "pipeline" / "domain" / "complaints" / "weights.json"

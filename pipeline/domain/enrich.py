@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
+from pipeline.contract.records import ComplaintInfo, DeadLetter, EnrichedMention, Identity
 from pipeline.domain.brands import NO_BRANDS, Brands, load_brands
 from pipeline.domain.complaints.model import ComplaintModel
 from pipeline.domain.identity import resolve_author
 from pipeline.domain.mention import Rejected, dead_letter, decode_mention, iso_from_ms
-from pipeline.contract.records import ComplaintInfo, DeadLetter, EnrichedMention, Identity
 from pipeline.domain.sentiment import prepare_text, score_prepared
 from pipeline.settings import Settings
 

@@ -12,9 +12,8 @@ from typing import Optional
 
 import msgspec
 
-from pipeline.contract.severity import SEVERITIES, severity_rank
-
 from pipeline.contract.records import Alert, EnrichedMention, PriorComplaints
+from pipeline.contract.severity import SEVERITIES, severity_rank
 
 ALERT_TYPES = ("complaint", "repeat_complaint", "cross_channel_complaint", "vip_complaint", "spike")
 #: Mention ids remembered per customer to drop duplicate deliveries (older ones fall out of the window anyway).

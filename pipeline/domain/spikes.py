@@ -24,8 +24,8 @@ from typing import Optional
 
 import msgspec
 
-from pipeline.domain.escalation import alert_id
 from pipeline.contract.records import Alert, AlertMention, PriorComplaints
+from pipeline.domain.escalation import alert_id
 from pipeline.domain.sentiment import Sentiment
 
 HOUR = 3600.0

@@ -281,9 +281,9 @@ def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_se
     """Measure pipeline throughput vs VADER alone, alert/queryable latency, RSS and identity recovery.
 
     Runs on its own scratch embedded Kafka + ClickHouse (free ports), so your data is never touched."""
+    from pipeline.codec import encode
     from pipeline.tools.bench.report import render_table
     from pipeline.tools.bench.run import run_bench
-    from pipeline.codec import encode
 
     echo = (lambda line: click.echo(line, err=True))
     result = run_bench(s, echo, mentions=mentions, identities=identities, latency_seconds=latency_seconds,

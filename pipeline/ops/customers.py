@@ -8,16 +8,16 @@ from pathlib import Path
 
 import msgspec
 
-from pipeline.codec import decode, decoder, encode
 from pipeline.adapters.files import count_rows, iter_rows
+from pipeline.adapters.kafka.config import bulk_producer, kafka_python_config
+from pipeline.codec import decode, decoder, encode
+from pipeline.contract.records import Customer, Identity
+from pipeline.contract.topics import IDENTITIES
 from pipeline.domain.identity import identities_of
 from pipeline.domain.mention import to_iso
-from pipeline.adapters.kafka.config import bulk_producer, kafka_python_config
 from pipeline.ops.progress import progress_bar
-from pipeline.contract.records import Customer, Identity
 from pipeline.ops.reporting import FileSummary
 from pipeline.settings import Settings
-from pipeline.contract.topics import IDENTITIES
 
 
 def customer_from_csv(row: dict) -> Customer:

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from pipeline.settings import Settings
 from pipeline.ops.stack import Stack
+from pipeline.settings import Settings
 
 SUMMARY_SQL = {
     "totals": """
@@ -122,10 +122,10 @@ def run_demo(s: Settings, echo: Callable[[str], None], *, progress: bool = True,
     first run, so it rewrites the same rows and raises no new alerts (docs/operations.md, "The demo")."""
     from rich.console import Console
 
+    from pipeline.data import sample_dir
     from pipeline.ops.customers import load_customers
     from pipeline.ops.drain import wait_drained
     from pipeline.ops.replay import replay_file
-    from pipeline.data import sample_dir
 
     stack = Stack(s)
     data = sample_dir()

@@ -11,16 +11,16 @@ from typing import Iterator, Optional
 
 import msgspec
 
-from pipeline.codec import decode, encode
 from pipeline.adapters.files import count_rows, iter_rows
+from pipeline.adapters.kafka.config import bulk_producer
+from pipeline.codec import decode, encode
+from pipeline.contract.records import RawMention
+from pipeline.contract.topics import RAW
 from pipeline.domain.identity import author_key
 from pipeline.domain.mention import parse_timestamp, to_iso
-from pipeline.adapters.kafka.config import bulk_producer
 from pipeline.ops.progress import progress_bar
-from pipeline.contract.records import RawMention
 from pipeline.ops.reporting import FileSummary
 from pipeline.settings import Settings
-from pipeline.contract.topics import RAW
 
 _CSV_INTS = ("author_followers",)
 HOUR = timedelta(hours=1)

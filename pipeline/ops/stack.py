@@ -110,8 +110,8 @@ class Stack:
     def up(self, echo: Callable[[str], None], *, worker: bool = True) -> None:
         """Start what is not running (embedded servers only when configured), create topics, migrate, start
         the worker. Idempotent."""
-        from pipeline.adapters.kafka.admin import ensure_kafka_topics
         from pipeline.adapters.clickhouse.migrations import apply_migrations
+        from pipeline.adapters.kafka.admin import ensure_kafka_topics
 
         if self.s.kafka_is_embedded:
             was = self.kafka.pid()

@@ -8,12 +8,12 @@ from typing import Any
 
 import faust
 
+from pipeline.adapters.kafka.config import faust_broker_config
 from pipeline.contract import topics
 from pipeline.domain.escalation import EscalationConfig
-from pipeline.runtime import faust_compat
-from pipeline.adapters.kafka.config import faust_broker_config
-from pipeline.settings import Settings
 from pipeline.domain.spikes import SpikeConfig
+from pipeline.runtime import faust_compat
+from pipeline.settings import Settings
 
 
 def escalation_config(s: Settings) -> EscalationConfig:

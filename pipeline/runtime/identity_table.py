@@ -15,13 +15,12 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from mode import Service
 
-from pipeline.runtime import faust_compat
-
 from pipeline import metrics
 from pipeline.codec import decoder
 from pipeline.contract.records import Identity
-from pipeline.settings import Settings
 from pipeline.contract.topics import IDENTITIES
+from pipeline.runtime import faust_compat
+from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 

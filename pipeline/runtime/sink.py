@@ -17,14 +17,13 @@ from typing import Any, Callable, Optional, Sequence
 from mode import Service
 
 from pipeline import metrics
-
-from pipeline.contract import topics
-from pipeline.contract.topics import SINK_TOPICS, sink_group
-from pipeline.codec import decoder
-from pipeline.domain.identity import author_key
-from pipeline.contract.records import Alert, AlertAction, EnrichedMention, Identity
-from pipeline.settings import Settings
 from pipeline.adapters.clickhouse.writer import ClickHouseWriter, WriterStopped, batch_token
+from pipeline.codec import decoder
+from pipeline.contract import topics
+from pipeline.contract.records import Alert, AlertAction, EnrichedMention, Identity
+from pipeline.contract.topics import SINK_TOPICS, sink_group
+from pipeline.domain.identity import author_key
+from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,9 @@ from typing import Any, Protocol, Sequence
 from aiohttp import web
 
 from pipeline import metrics
-
 from pipeline.codec import encode
-from pipeline.domain.mention import to_iso
 from pipeline.contract.records import Alert, AlertAction
+from pipeline.domain.mention import to_iso
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)

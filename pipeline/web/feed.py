@@ -14,9 +14,8 @@ from aiohttp import web
 from mode import Service
 
 from pipeline import metrics
-
-from pipeline.contract import topics
 from pipeline.codec import decoder, encode
+from pipeline.contract import topics
 from pipeline.contract.records import Alert, AlertAction
 from pipeline.settings import Settings
 from pipeline.web.api import FEED, SNAPSHOT_LIMIT, action_view, alert_view, fetch_snapshot

@@ -12,9 +12,9 @@ import uuid
 import msgspec
 import pytest
 
-from pipeline.contract import topics
 from pipeline.adapters.clickhouse.client import client
 from pipeline.codec import encode
+from pipeline.contract import topics
 from pipeline.domain.identity import author_key
 from pipeline.domain.mention import Rejected, decode_mention
 
@@ -231,9 +231,8 @@ def test_identity_table_rebuilt_after_worker_restart(running_stack, s, tmp_path)
     import json
 
     from pipeline.codec import decode
-    from pipeline.ops.customers import load_customers
     from pipeline.contract.records import EnrichedMention
-
+    from pipeline.ops.customers import load_customers
     from tests.integration.conftest import consume_matching, produce
 
     cid = "R-" + uuid.uuid4().hex[:8]

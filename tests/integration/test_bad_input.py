@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.contract import topics
 from pipeline.codec import decode, encode
-from pipeline.domain.mention import MAX_RAW_BYTES, normalise_text
+from pipeline.contract import topics
 from pipeline.contract.records import MAX_TEXT_LEN, DeadLetter
+from pipeline.domain.mention import MAX_RAW_BYTES, normalise_text
 
 from .conftest import consume_matching, wait_for_rows
 

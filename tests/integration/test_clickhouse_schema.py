@@ -15,14 +15,14 @@ import msgspec
 import pytest
 
 from pipeline.adapters.clickhouse.client import client
-from pipeline.domain.identity import prospect_id
 from pipeline.adapters.clickhouse.migrations import apply_migrations, migration_files, pending_migrations, quote_database
 from pipeline.adapters.clickhouse.queries import QUERIES, run_query
+from pipeline.domain.identity import prospect_id
 from pipeline.contract.records import (Alert, AlertAction, ComplaintInfo, CustomerContext, EnrichedMention, Identity,
                               PriorComplaints)
+from pipeline.adapters.clickhouse.writer import ClickHouseWriter, WriterStopped, erase_customer
 from pipeline.domain.sentiment import Sentiment, label_for
 from pipeline.settings import Settings
-from pipeline.adapters.clickhouse.writer import ClickHouseWriter, WriterStopped, erase_customer
 
 pytestmark = pytest.mark.integration
 UTC = timezone.utc

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.contract import topics
 from pipeline.codec import encode
+from pipeline.contract import topics
 from pipeline.domain.escalation import alert_id as make_alert_id
 from pipeline.domain.identity import author_key
 from pipeline.domain.mention import to_iso

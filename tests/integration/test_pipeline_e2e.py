@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 
-from pipeline.contract import topics
 from pipeline.adapters.clickhouse.client import client
 from pipeline.codec import decode, encode
-from pipeline.domain.identity import author_key, prospect_id
+from pipeline.contract import topics
 from pipeline.contract.records import Alert, DeadLetter, EnrichedMention
+from pipeline.domain.identity import author_key, prospect_id
 from pipeline.domain.sentiment import score_sentiment
 
 from .conftest import consume_matching, end_offsets, produce, wait_for_rows

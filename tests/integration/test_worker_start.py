@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.contract import topics
 from pipeline.codec import encode
+from pipeline.contract import topics
 from pipeline.domain.identity import author_key
 from pipeline.domain.mention import to_iso
 from pipeline.ops.services.process import free_port
-from pipeline.settings import Settings
 from pipeline.ops.stack import settings_env
+from pipeline.settings import Settings
 
 from .conftest import produce, wait_for_rows
 

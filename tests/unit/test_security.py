@@ -166,8 +166,8 @@ def test_no_string_built_sql_outside_the_reviewed_places():
 
 
 def test_allow_listed_identifiers_are_validated_constants():
-    from pipeline.adapters.clickhouse.migrations import MIGRATIONS_TABLE, MigrationError, quote_database
     from pipeline.adapters.clickhouse import writer as sink
+    from pipeline.adapters.clickhouse.migrations import MIGRATIONS_TABLE, MigrationError, quote_database
 
     assert re.fullmatch(r"[a-z_]+", MIGRATIONS_TABLE)
     assert quote_database("socialpulse_1") == "`socialpulse_1`"

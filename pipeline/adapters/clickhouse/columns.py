@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from pipeline import codec
-from pipeline.domain.identity import influence as influence_of
 from pipeline.contract.records import Alert, AlertAction, EnrichedMention, Identity
+from pipeline.domain.identity import influence as influence_of
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

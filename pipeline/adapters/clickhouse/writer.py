@@ -30,8 +30,8 @@ from pipeline.adapters.clickhouse.columns import (ALERT_STATE_SQL, DELETE_IDENTI
                                                   link_columns, mention_columns, prospect_columns, utc_now,
                                                   wire_columns)
 from pipeline.adapters.clickhouse.errors import RETRY_CANDIDATES, describe_error, is_transient
-from pipeline.domain.identity import prospect_id as prospect_id_of
 from pipeline.contract.records import Alert, AlertAction, EnrichedMention, Identity
+from pipeline.domain.identity import prospect_id as prospect_id_of
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Optional
 
 from pipeline.adapters.kafka.config import kafka_python_config
-from pipeline.settings import Settings
 from pipeline.contract.topics import ensure_topics
+from pipeline.settings import Settings
 
 
 def kafka_admin(s: Settings, timeout_ms: int = 10000):
@@ -44,8 +44,8 @@ def group_lag(s: Settings) -> dict[str, dict[str, int]]:
 
 def consumer_groups(s: Settings) -> dict[str, list[str]]:
     """Consumer group → the topics it consumes: the faust worker's group and the sink's."""
-    from pipeline.contract.topics import SINK_TOPICS, sink_group
     from pipeline.contract.topics import ALERTS, BY_CUSTOMER, IDENTITIES, NEGATIVES, RAW
+    from pipeline.contract.topics import SINK_TOPICS, sink_group
 
     worker = [RAW, BY_CUSTOMER, NEGATIVES, IDENTITIES] + ([ALERTS] if s.webhook_urls else [])  # webhooks read alerts
     return {s.app_id: worker, sink_group(s): list(SINK_TOPICS)}

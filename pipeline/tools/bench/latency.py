@@ -41,8 +41,8 @@ def send_paced(producer, docs: list[dict], n: int, rate: float, id_prefix: str, 
     `created_at` left to the worker (time received). With `sent_at`, records mention id → send time. An
     `author_suffix` makes every author new (no alert cooldown from an earlier phase)."""
     from pipeline.codec import encode
-    from pipeline.domain.identity import author_key
     from pipeline.contract.topics import RAW
+    from pipeline.domain.identity import author_key
 
     started = time.perf_counter()
     for i in range(n):
@@ -65,8 +65,8 @@ def latency_run(s: Settings, docs: list[dict], rate: float, seconds: float, warm
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
     from pipeline.adapters.clickhouse.client import client
-    from pipeline.codec import decode
     from pipeline.adapters.kafka.config import kafka_python_config
+    from pipeline.codec import decode
     from pipeline.contract.records import Alert
     from pipeline.contract.topics import ALERTS
 

@@ -129,12 +129,12 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
               latency_seconds: float = 20.0, rate: float = 1000.0, warmup_seconds: float = 15.0,
               scale_workers: int = 2, keep: bool = False) -> BenchResult:
     """The whole benchmark; see the module docstring."""
-    from pipeline.tools.bench.latency import latency_run
     from pipeline.adapters.clickhouse.client import client
-    from pipeline.ops.customers import load_customers
     from pipeline.domain.mention import Rejected, decode_mention
-    from pipeline.tools.sample.generator import iter_lines, sample_dir
+    from pipeline.ops.customers import load_customers
     from pipeline.ops.stack import Stack
+    from pipeline.tools.bench.latency import latency_run
+    from pipeline.tools.sample.generator import iter_lines, sample_dir
 
     scratch = Path(tempfile.mkdtemp(prefix="socialpulse-bench-"))
     s = _bench_settings(base, scratch)
@@ -207,8 +207,8 @@ def faust_baselines(s: Settings, records: int) -> tuple[float, float]:
     """faust's floor (an empty agent) and the typical faust app, each on a fresh consumer group over the
     pre-loaded `mentions.raw`, in the same run as the pipeline (pipeline.tools.bench.floor_agent)."""
     from pipeline.adapters.kafka.admin import kafka_admin
-    from pipeline.tools.bench.floor_agent import measure
     from pipeline.contract.topics import RAW
+    from pipeline.tools.bench.floor_agent import measure
 
     out = "bench.naive.out"
     admin = kafka_admin(s)
@@ -232,10 +232,10 @@ def compare(pipeline_rate: float, floor: float, naive: float) -> dict:
 def preload(s: Settings, docs: list[dict], brand: str, id_prefix: str = "") -> None:
     """Produce every document to `mentions.raw` as fast as the broker takes them, re-branded (and re-id'd with
     `id_prefix`), keyed like any producer would key it."""
-    from pipeline.codec import encode
-    from pipeline.domain.identity import author_key
     from pipeline.adapters.kafka.config import bulk_producer
+    from pipeline.codec import encode
     from pipeline.contract.topics import RAW
+    from pipeline.domain.identity import author_key
 
     with bulk_producer(s, batch_size=1 << 20) as producer:
         for d in docs:
@@ -288,11 +288,11 @@ def identity_recovery(s: Settings, n: int) -> float:
 
     from kafka import KafkaProducer
 
-    from pipeline.codec import encode
-    from pipeline.runtime.identity_table import IdentityTable
     from pipeline.adapters.kafka.config import kafka_python_config
+    from pipeline.codec import encode
     from pipeline.contract.records import Identity
     from pipeline.contract.topics import IDENTITIES
+    from pipeline.runtime.identity_table import IdentityTable
 
     producer = KafkaProducer(**kafka_python_config(s), acks=1, linger_ms=50, batch_size=1 << 20,
                              buffer_memory=256 << 20, compression_type="lz4" if _has_lz4() else None)

@@ -16,10 +16,10 @@ from pipeline.adapters.clickhouse.migrations import (MigrationError, migration_f
 from pipeline.adapters.clickhouse.queries import QUERIES, queries_markdown
 from pipeline.contract.records import (Alert, AlertAction, ComplaintInfo, CustomerContext, EnrichedMention, Identity,
                               PriorComplaints)
-from pipeline.domain.sentiment import Sentiment
-from pipeline.settings import Settings
 from pipeline.adapters.clickhouse import columns, errors
 from pipeline.adapters.clickhouse import writer as sink
+from pipeline.domain.sentiment import Sentiment
+from pipeline.settings import Settings
 from pipeline.adapters.clickhouse.columns import (ACTION_COLUMNS, ALERT_COLUMNS, CUSTOMER_COLUMNS, IDENTITY_COLUMNS,
                                                   LINK_COLUMNS, MENTION_COLUMNS, AlertState)
 from pipeline.adapters.clickhouse.writer import ClickHouseWriter, Outage, WriterStopped

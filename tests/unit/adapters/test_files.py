@@ -7,9 +7,9 @@ import json
 import msgspec
 import pytest
 
-from pipeline.ops.customers import customer_from_csv
 from pipeline.adapters.files import count_rows, is_csv, iter_rows
 from pipeline.contract.records import Customer, IdentityRef
+from pipeline.ops.customers import customer_from_csv
 from pipeline.ops.replay import _csv_to_json, message_key
 from pipeline.ops.reporting import MAX_REPORTED, FileSummary
 

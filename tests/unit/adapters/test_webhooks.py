@@ -9,11 +9,11 @@ import pytest
 from aiohttp import web
 
 from pipeline import metrics
+from pipeline.adapters.webhooks import WebhookDispatcher, endpoint_label, matches, split_list
 from pipeline.contract.records import Alert, PriorComplaints
 from pipeline.domain.sentiment import Sentiment
 from pipeline.ops.services.process import free_port
 from pipeline.settings import Settings
-from pipeline.adapters.webhooks import WebhookDispatcher, endpoint_label, matches, split_list
 
 
 def make_alert(severity: str = "high", brand: str | None = "aerolux", n: int = 1) -> Alert:

@@ -17,8 +17,8 @@ from pipeline.tools.complaints_eval import (
     OVERALL, LabelledText, addressed_flags, benchmark_scorer, derive_brands, evaluate, evaluate_csv, false_alarm_rate,
     parse_labelled_csv, read_labelled_csv, render_report,
 )
-from pipeline.tools.complaints_replies import CONVERSATIONS, KINDS, person_replies, strip_brand_handles
 from pipeline.domain.sentiment import Sentiment, score_sentiment
+from pipeline.tools.complaints_replies import CONVERSATIONS, KINDS, person_replies, strip_brand_handles
 
 DEV_CSV = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "complaints_dev.csv"
 CONFIG = FeatureConfig()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.contract.records import EnrichedMention
 from pipeline.domain.brands import NO_BRANDS, BrandsError, load_brands_file
 from pipeline.domain.complaints.model import ComplaintModel
 from pipeline.domain.enrich import MentionProcessor, RawMessage
-from pipeline.contract.records import EnrichedMention
 from pipeline.settings import load_settings
 
 SAMPLE_BRANDS = Path(__file__).resolve().parents[3] / "pipeline" / "data" / "sample" / "brands.yml"

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.codec import decode, encode
-from pipeline.domain.complaints.model import ComplaintModel
-from pipeline.ops.customers import customer_from_csv
-from pipeline.domain.mention import MAX_RAW_BYTES, normalise_text
-from pipeline.domain.enrich import MentionProcessor, RawMessage
 from pipeline.contract.records import MAX_ID_LEN, MAX_TEXT_LEN, Customer, DeadLetter, EnrichedMention
+from pipeline.domain.complaints.model import ComplaintModel
+from pipeline.domain.enrich import MentionProcessor, RawMessage
+from pipeline.domain.mention import MAX_RAW_BYTES, normalise_text
+from pipeline.ops.customers import customer_from_csv
 
 FUZZ = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.data_too_large])

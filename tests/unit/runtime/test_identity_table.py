@@ -4,8 +4,8 @@ from __future__ import annotations
 import tracemalloc
 
 from pipeline.codec import encode
-from pipeline.runtime.identity_table import IdentityTable
 from pipeline.contract.records import Identity
+from pipeline.runtime.identity_table import IdentityTable
 from pipeline.settings import Settings
 
 

@@ -113,9 +113,9 @@ def test_submit_blocks_when_depth_batches_are_waiting():
 def test_table_batch_decodes_once_and_writes_one_changelog_record_per_key():
     from types import SimpleNamespace
 
-    from agents.detect import TableBatch
     from pipeline.codec import decoder, encode
     from pipeline.domain.escalation import CustomerHistory
+    from agents.detect import TableBatch
 
     store = {b"c1": encode(CustomerHistory(seen=["a"])), b"gone": encode(CustomerHistory())}
     batch = TableBatch(SimpleNamespace(data=store), decoder(CustomerHistory))

@@ -13,7 +13,7 @@ def test_offset_spans_give_first_and_last_offset_per_partition():
 
 
 def test_the_sink_has_its_own_consumer_group():
-    from pipeline.settings import Settings
     from pipeline.contract.topics import sink_group
+    from pipeline.settings import Settings
 
     assert sink_group(Settings(app_id="acme")) == "acme-sink"

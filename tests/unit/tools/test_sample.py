@@ -12,8 +12,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from pipeline.tools.sample import generator as sample
 from pipeline.contract.records import Customer, RawMention
+from pipeline.tools.sample import generator as sample
 
 SMALL = dict(seed=3, customers=300, mentions=3000, days=5)
 DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
