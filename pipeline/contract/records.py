@@ -29,14 +29,10 @@ NonNegFloat = Annotated[float, Meta(ge=0)]
 Score01 = Annotated[float, Meta(ge=0, le=1)]
 
 
-class RawMention(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A public mention as a producer sends it to `mentions.raw` (key `<channel>:<author>`)."""
+class MentionFields(msgspec.Struct, kw_only=True):
+    """The optional fields of a mention: sent on a RawMention, kept as they are on its EnrichedMention (`brand` may
+    be filled in from brands.yml)."""
 
-    id: SourceId
-    channel: Channel
-    author: Handle
-    text: Text
-    created_at: Optional[str] = None
     brand: Optional[ShortStr] = None
     url: Optional[ShortStr] = None
     lang: Optional[Annotated[str, Meta(max_length=16)]] = None
@@ -45,6 +41,20 @@ class RawMention(msgspec.Struct, kw_only=True, omit_defaults=True):
     author_email: Optional[Handle] = None
     in_reply_to: Optional[ShortStr] = None
     metadata: Optional[dict[str, Any]] = None
+
+
+#: The names of MentionFields, in order.
+MENTION_FIELDS: tuple[str, ...] = tuple(f.name for f in msgspec.structs.fields(MentionFields))
+
+
+class RawMention(MentionFields, kw_only=True, omit_defaults=True):
+    """A public mention as a producer sends it to `mentions.raw` (key `<channel>:<author>`)."""
+
+    id: SourceId
+    channel: Channel
+    author: Handle
+    text: Text
+    created_at: Optional[str] = None
 
 
 class IdentityRef(msgspec.Struct, kw_only=True):
@@ -103,7 +113,7 @@ class ComplaintInfo(msgspec.Struct, kw_only=True):
     cues: list[str]
 
 
-class EnrichedMention(msgspec.Struct, kw_only=True, omit_defaults=False):
+class EnrichedMention(MentionFields, kw_only=True, omit_defaults=False):
     """Value on `mentions.enriched` (key customer/prospect id): every RawMention field plus the enrichment."""
 
     mention_id: str
@@ -119,14 +129,6 @@ class EnrichedMention(msgspec.Struct, kw_only=True, omit_defaults=False):
     complaint: ComplaintInfo
     processed_at: str
     schema_version: int = SCHEMA_VERSION
-    brand: Optional[str] = None
-    url: Optional[str] = None
-    lang: Optional[str] = None
-    author_name: Optional[str] = None
-    author_followers: Optional[int] = None
-    author_email: Optional[str] = None
-    in_reply_to: Optional[str] = None
-    metadata: Optional[dict[str, Any]] = None
 
 
 class PriorComplaints(msgspec.Struct, kw_only=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
-from pipeline.contract.records import ComplaintInfo, DeadLetter, EnrichedMention, Identity
+from pipeline.contract.records import MENTION_FIELDS, ComplaintInfo, DeadLetter, EnrichedMention, Identity
 from pipeline.domain.brands import NO_BRANDS, Brands, load_brands
 from pipeline.domain.complaints.model import ComplaintModel
 from pipeline.domain.identity import resolve_author
@@ -72,12 +72,12 @@ class MentionProcessor:
         except Exception as exc:  # noqa: BLE001 - a bug on one input must not stop the partition
             return dead_letter(f"processing failed: {type(exc).__name__}: {exc}", "score", msg.topic, msg.partition,
                                msg.offset, msg.key, msg.value, now_iso)
+        kept = {name: getattr(m, name) for name in MENTION_FIELDS}  # the optional fields, as sent
+        kept["brand"] = brand
         return EnrichedMention(
             mention_id=f"{m.channel}:{m.id}", id=m.id, channel=m.channel, author=m.author, text=m.text,
             created_at=m.created_at or iso_from_ms(msg.timestamp_ms), sentiment=sentiment,
             customer_id=who.customer_id, is_prospect=who.is_prospect, customer=who.context,
             complaint=ComplaintInfo(is_complaint=complaint.is_complaint, score=complaint.score,
                                     cues=list(complaint.cues)),
-            processed_at=now_iso, brand=brand, url=m.url, lang=m.lang, author_name=m.author_name,
-            author_followers=m.author_followers, author_email=m.author_email, in_reply_to=m.in_reply_to,
-            metadata=m.metadata)
+            processed_at=now_iso, **kept)
