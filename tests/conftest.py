@@ -15,6 +15,8 @@ from pipeline.ops.services.process import free_port  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
+#: The demo's brands (Aerolux, NimbusMobile, Quickcart, Brewly): the stack knows their handles, as `make demo` does.
+SAMPLE_BRANDS = ROOT / "pipeline" / "data" / "sample" / "brands.yml"
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +26,7 @@ def stack_settings(tmp_path_factory) -> Settings:
     data = tmp_path_factory.mktemp("stack")
     return Settings(data_dir=data, kafka_bootstrap=f"127.0.0.1:{free_port()}", kafka_controller_port=free_port(),
                     clickhouse_port=free_port(), clickhouse_http_port=free_port(), worker_port=free_port(),
-                    dashboard_port=free_port(),
+                    dashboard_port=free_port(), brands_file=str(SAMPLE_BRANDS),
                     partitions=4, sink_flush_interval=0.3, log_level="info")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import SAMPLE_BRANDS, free_port
 
 
 @pytest.fixture(scope="session")
@@ -15,8 +15,8 @@ def running_stack(tmp_path_factory):
 
     s = Settings(data_dir=tmp_path_factory.mktemp("faults-stack"), kafka_bootstrap=f"127.0.0.1:{free_port()}",
                  kafka_controller_port=free_port(), clickhouse_port=free_port(), clickhouse_http_port=free_port(),
-                 worker_port=free_port(), dashboard_port=free_port(), partitions=4, sink_flush_interval=0.3,
-                 log_level="info")
+                 worker_port=free_port(), dashboard_port=free_port(), brands_file=str(SAMPLE_BRANDS), partitions=4,
+                 sink_flush_interval=0.3, log_level="info")
     stack = Stack(s)
     stack.up(lambda _line: None)
     try:

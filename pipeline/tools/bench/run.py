@@ -110,9 +110,12 @@ def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
 
 
 def _bench_settings(base: Settings, data_dir: Path) -> Settings:
+    """Scratch servers on free ports; the sample's brands file, as the demo uses it (which mentions address a brand
+    decides which can be complaints)."""
+    from pipeline.data import sample_dir
     from pipeline.ops.services.process import free_port
 
-    return dataclasses.replace(base, data_dir=data_dir, kafka_bootstrap=f"127.0.0.1:{free_port()}",
+    return dataclasses.replace(base, data_dir=data_dir, brands_file=str(sample_dir() / "brands.yml"), kafka_bootstrap=f"127.0.0.1:{free_port()}",
                                kafka_controller_port=free_port(), clickhouse_host="127.0.0.1",
                                clickhouse_port=free_port(), clickhouse_http_port=free_port(),
                                worker_port=free_port(), kafka_embedded=True, clickhouse_embedded=True,
