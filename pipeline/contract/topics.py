@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pipeline.settings import Settings
 
 RAW = "mentions.raw"
 IDENTITIES = "customers.identities"
@@ -22,9 +18,9 @@ NEGATIVES = "mentions.negative_by_brand"
 SINK_TOPICS = (ENRICHED, ALERTS, ACTIONS, IDENTITIES)
 
 
-def sink_group(s: "Settings") -> str:
-    """The sink's consumer group (beside the worker's faust group `app_id`)."""
-    return f"{s.app_id}-sink"
+def sink_group(app_id: str) -> str:
+    """The sink's consumer group, beside the worker's faust group `app_id`."""
+    return f"{app_id}-sink"
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ class Stack:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.s.dashboard_port}/health", timeout=2) as r:
                 return r.status == 200
 
-        return self.dashboard.launch([sys.executable, "-m", "pipeline.ops.cli", "dashboard"], ready, timeout=timeout,
+        return self.dashboard.launch([sys.executable, "-m", "pipeline.cli", "dashboard"], ready, timeout=timeout,
                                      env=env, interval=0.3, failure="the dashboard did not start")
 
     def start_worker(self, timeout: float = 90.0) -> int:
@@ -97,7 +97,7 @@ class Stack:
             return pid
         if not port_bindable(self.s.worker_port, self.s.worker_host):
             raise LaunchError(f"worker port {self.s.worker_port} is already in use: set SOCIALPULSE_WORKER_PORT.")
-        return self.worker.launch([sys.executable, "-m", "pipeline.ops.cli", "worker"], self.worker_ready,
+        return self.worker.launch([sys.executable, "-m", "pipeline.cli", "worker"], self.worker_ready,
                                   timeout=timeout, env=settings_env(self.s), interval=0.3,
                                   failure=f"the worker did not become ready within {timeout:.0f}s")
 

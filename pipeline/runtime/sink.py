@@ -69,7 +69,7 @@ class SinkService(Service):
                 log.info("sink assigned %d partitions (generation %d)", len(assigned), service.generation)
 
         self.consumer = AIOKafkaConsumer(
-            **aiokafka_config(self.s), group_id=sink_group(self.s), enable_auto_commit=False,
+            **aiokafka_config(self.s), group_id=sink_group(self.s.app_id), enable_auto_commit=False,
             auto_offset_reset="earliest", max_partition_fetch_bytes=1 << 20, fetch_max_bytes=8 << 20,
             fetch_max_wait_ms=int(min(self.s.sink_flush_interval, 0.5) * 1000), max_poll_interval_ms=600_000,
             client_id=f"{self.s.app_id}-sink")

@@ -166,7 +166,7 @@ def test_one_of_two_workers_sigkilled_mid_replay(running_stack, s, tmp_path):
             return r.status == 200
 
     producer = produce_in_background(s, synthetic_mentions(brand, n), rate=2500)
-    second.launch([sys.executable, "-m", "pipeline.ops.cli", "worker"], ready, timeout=120, env=settings_env(s2),
+    second.launch([sys.executable, "-m", "pipeline.cli", "worker"], ready, timeout=120, env=settings_env(s2),
                   interval=0.3, failure="the second worker did not start")
     deadline = time.monotonic() + 120
     while rows_so_far(s, brand) < n // 2 and time.monotonic() < deadline:

@@ -17,7 +17,7 @@ CONTRACT = {"vader_only_per_s", "pipeline_per_s", "ratio", "alert_latency_ms", "
 
 def test_bench_json_smoke(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.ops.cli", "bench", "--json", "--mentions", "400", "--identities", "2000",
+        [sys.executable, "-m", "pipeline.cli", "bench", "--json", "--mentions", "400", "--identities", "2000",
          "--latency-seconds", "3", "--warmup-seconds", "2", "--workers", "2"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]

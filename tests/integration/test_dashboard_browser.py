@@ -288,7 +288,7 @@ def test_a_replay_shifted_to_now_fills_the_default_window(s, dashboard, tmp_path
     path = tmp_path / "sample-copy.jsonl.gz"
     per_brand = write_sample_copy(path, suffix)
     assert len(per_brand) == 4
-    out = subprocess.run([sys.executable, "-m", "pipeline.ops.cli", "replay", "--shift-to-now", "--no-progress",
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "replay", "--shift-to-now", "--no-progress",
                           str(path)], env=settings_env(s), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert re.search(r"created_at shifted by \(hours\): [1-9][0-9]*", out.stdout), out.stdout

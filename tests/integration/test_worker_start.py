@@ -28,7 +28,7 @@ from .conftest import produce, wait_for_rows
 
 pytestmark = pytest.mark.integration
 
-WORKER = [sys.executable, "-m", "pipeline.ops.cli", "worker"]
+WORKER = [sys.executable, "-m", "pipeline.cli", "worker"]
 
 
 def worker_env(s: Settings) -> dict[str, str]:

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Lower layers never import higher ones. `pipeline.codec` and `metrics` are the shared base; `pipeline.settings`
 #: (the one typed configuration) sits with the contract.
 LAYERS = ["pipeline.base", "pipeline.contract", "pipeline.domain", "pipeline.adapters", "pipeline.runtime",
-          "pipeline.web", "agents", "pipeline.ops", "pipeline.tools", "pipeline.ops.cli"]
+          "pipeline.web", "agents", "pipeline.ops", "pipeline.tools", "pipeline.cli"]
 MAX_LINES = 400
 BASE = {"pipeline", "pipeline.codec", "pipeline.metrics", "pipeline.data"}
 

@@ -48,7 +48,7 @@ def consumer_groups(s: Settings) -> dict[str, list[str]]:
     from pipeline.contract.topics import SINK_TOPICS, sink_group
 
     worker = [RAW, BY_CUSTOMER, NEGATIVES, IDENTITIES] + ([ALERTS] if s.webhook_urls else [])  # webhooks read alerts
-    return {s.app_id: worker, sink_group(s): list(SINK_TOPICS)}
+    return {s.app_id: worker, sink_group(s.app_id): list(SINK_TOPICS)}
 
 
 def group_offsets(s: Settings) -> dict[str, dict[tuple[str, int], tuple[int, int]]]:

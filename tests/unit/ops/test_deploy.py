@@ -117,11 +117,11 @@ def socialpulse_commands(service: dict) -> list[list[str]]:
 def assert_cli_command(words: list[str], where: str) -> None:
     import click
 
-    from pipeline.ops.cli import main
+    from pipeline.cli import main
 
     group: click.Group = main
     name = words[0]
-    assert name in group.commands, f"{where}: `socialpulse {name}` is not a command of pipeline.ops.cli.main"
+    assert name in group.commands, f"{where}: `socialpulse {name}` is not a command of pipeline.cli.main"
     cmd = group.commands[name]
     if isinstance(cmd, click.Group) and len(words) > 1:
         assert words[1] in cmd.commands, f"{where}: `socialpulse {name} {words[1]}` is not a command"

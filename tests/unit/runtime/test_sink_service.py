@@ -16,4 +16,4 @@ def test_the_sink_has_its_own_consumer_group():
     from pipeline.contract.topics import sink_group
     from pipeline.settings import Settings
 
-    assert sink_group(Settings(app_id="acme")) == "acme-sink"
+    assert sink_group("acme") == "acme-sink"
