@@ -8,13 +8,14 @@ from pipeline.settings import Settings
 
 
 def build_worker(s: Settings, *, with_sink: bool = True) -> Pipeline:
-    """The worker's faust app with every stage registered: ingest, detect and spikes, identity links, the ClickHouse
+    """The worker's faust app with every stage registered: ingest, detect, spikes, identity links, the ClickHouse
     sink, the worker's own HTTP routes and the webhooks (a no-op unless SOCIALPULSE_WEBHOOK_URLS is set)."""
-    from agents import detect, identities, ingest, sink, webhooks, worker_http
+    from agents import detect, identities, ingest, sink, spikes, webhooks, worker_http
 
     p = create_app(s)
     ingest.register(p)
     detect.register(p)
+    spikes.register(p)
     identities.register(p)
     if with_sink:
         sink.register(p)

@@ -1,0 +1,117 @@
+"""The batch loop of the table-backed stages (detect, spikes), shared by `agents.detect` and `agents.spikes`.
+
+Batched (see `pipeline.runtime.outbox`): a batch updates the in-memory table at once; its changelog (one record per
+key and batch, to the event's own partition) is sent only after the broker acknowledged the batch's outputs, and its
+events are acked only after the changelog was acknowledged too. The changelog therefore never gets ahead of what was
+emitted, and no offset is committed before both are durable. A crash anywhere in between redelivers the batch; the
+stages' seen-ids make that a re-emit without a re-alert."""
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from pipeline import metrics
+from pipeline.codec import encode
+from pipeline.contract import topics
+from pipeline.domain.mention import dead_letter
+from pipeline.runtime.app import Health, now_iso
+from pipeline.runtime.outbox import Outbox, completed_batches
+from pipeline.runtime.packing import KIND_HEADER, LINKS, PACKED, Packer, unpack
+from pipeline.runtime.table_batch import TableBatch
+from pipeline.runtime.watermarks import WatermarkTracker, header_marks
+from pipeline.settings import Settings
+
+
+async def raise_alert(out: Outbox, key: bytes, alert: Any) -> None:
+    metrics.ALERTS.labels(alert.type, alert.severity).inc()
+    await out.send(topics.ALERTS, key, encode(alert))
+
+
+async def reject(out: Outbox, event: Any, stage: str, exc: Exception, key: Optional[bytes] = None,
+                 value: Optional[bytes] = None) -> None:
+    """A record a stage cannot handle (a bug or a foreign producer): dead-letter it, keep going. A record of a
+    packed message is dead-lettered with its own key and value (and the packed message's offset)."""
+    msg = event.message
+    metrics.DEADLETTERS.labels(stage).inc()
+    letter = dead_letter(f"{type(exc).__name__}: {exc}", stage, msg.topic, msg.partition, msg.offset,
+                         msg.key if key is None else key, msg.value if value is None else value, now_iso())
+    await out.send(topics.DEADLETTER, msg.key if key is None else key, encode(letter))
+
+
+class TableStage:
+    """A stage over one faust table. Subclasses say what one record does (`handle`), what a record-level message
+    of another kind does (`handle_single`, `handle_link`) and what follows a batch (`after_batch`)."""
+
+    name = "stage"
+
+    def __init__(self, settings: Settings, table: Any, dec_state: Any, health: Optional[Health] = None) -> None:
+        self.s, self.table, self.dec_state = settings, table, dec_state
+        self.health = health or Health()
+        self.trackers: dict[int, WatermarkTracker] = {}  # input partition → watermark over its own inputs
+
+    def tracker(self, partition: int) -> WatermarkTracker:
+        t = self.trackers.get(partition)
+        if t is None:
+            t = self.trackers[partition] = WatermarkTracker(self.s.partitions, self.s.spike_idle_timeout,
+                                                            time.monotonic())
+        return t
+
+    async def handle(self, out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int, now: str,
+                     negatives: Packer) -> None:
+        raise NotImplementedError
+
+    async def handle_link(self, out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int) -> None:
+        raise ValueError(f"{self.name} takes no identity links")
+
+    async def handle_single(self, out: Outbox, state: TableBatch, event: Any, now: str, negatives: Packer) -> None:
+        """An unpacked record (from an older worker): the same as one record of a packed message."""
+        await self.handle(out, state, event.key, event.value, event.message.partition, now, negatives)
+
+    async def after_batch(self, out: Outbox, state: TableBatch, partitions: set[int], now: str,
+                          negatives: Packer) -> None:
+        """What follows the batch's records (before the table changes are applied)."""
+
+    async def process(self, out: Outbox, state: TableBatch, events: list[Any], now: str, negatives: Packer) -> None:
+        """One batch of events (packed or single records) → the handlers, watermark headers → the trackers."""
+        mono = time.monotonic()
+        partitions: set[int] = set()
+        for event in events:
+            partition = event.message.partition
+            partitions.add(partition)
+            try:
+                marks = header_marks(event.headers)
+                if marks:
+                    self.tracker(partition).update_all(marks, mono)
+                kind = dict(event.headers or {}).get(KIND_HEADER)
+                if kind == LINKS:
+                    for key, value in unpack(event.value):
+                        await self.handle_link(out, state, key, value, partition)
+                elif kind == PACKED:
+                    for key, value in unpack(event.value):
+                        try:
+                            await self.handle(out, state, key, value, partition, now, negatives)
+                        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
+                            await reject(out, event, self.name, exc, key, value)
+                else:
+                    await self.handle_single(out, state, event, now, negatives)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
+                await reject(out, event, self.name, exc)
+        await self.after_batch(out, state, partitions, now, negatives)
+
+    async def run(self, app: Any, stream: Any) -> None:
+        """The agent's body: batches → `process` → the completer (outputs, then the changelog, then the acks)."""
+        out, changelog = Outbox(app), self.table.changelog_topic.get_topic_name()
+        log_out = Outbox(app)  # used by the completer's task only
+        negatives = Packer(self.s.partitions)
+        async for events, completer in completed_batches(stream, self.s.process_batch_size,
+                                                         self.health.reporter(self.name)):
+            state = TableBatch(self.table, self.dec_state)
+            await self.process(out, state, events, now_iso(), negatives)
+            records = state.apply()
+
+            async def send_changelog(records=records) -> list[Any]:
+                for key, value, partition in records:
+                    await log_out.send(changelog, key, value, partition=partition)
+                return log_out.take()
+
+            await completer.submit(events, out.take(), send_changelog)

@@ -1,0 +1,84 @@
+"""agents/detect.py: the detect stage's handlers on one batch (history, alerts, duplicates, links, dead letters,
+negatives and watermarks for the spike stage)."""
+from __future__ import annotations
+
+import asyncio
+
+from pipeline.contract import topics
+from pipeline.contract.records import Alert, DeadLetter
+from pipeline.domain.escalation import CustomerHistory
+from pipeline.runtime.packing import KIND_HEADER, LINKS, MERGE, PACKED, Packer, pack, unpack
+from pipeline.runtime.table_batch import TableBatch
+from pipeline.runtime.watermarks import WM_HEADER, encode_marks, header_marks
+from pipeline.settings import Settings
+from agents.detect import DetectStage
+from tests.unit.agents.conftest import DictTable, RecordingOutbox, dec, enc, event, mention
+
+S = Settings(partitions=1)
+NOW = "2026-11-30T12:00:00.000Z"
+
+
+def run_batch(stage: DetectStage, events, state=None):
+    out, negatives = RecordingOutbox(), Packer(S.partitions)
+    state = state or TableBatch(stage.table, stage.dec_state)
+    asyncio.run(stage.process(out, state, events, NOW, negatives))
+    state.apply()
+    return out
+
+
+def packed(*records, headers=()):
+    return event(topics.BY_CUSTOMER, pack(list(records)), headers=[(KIND_HEADER, PACKED), *headers])
+
+
+def test_a_complaint_is_enriched_alerted_and_remembered_and_its_redelivery_is_not_alerted_again():
+    stage = DetectStage(S, DictTable())
+    first = mention(1)
+    out = run_batch(stage, [packed((b"C1", enc(first)))])
+    assert [s[1] for s in out.to(topics.ENRICHED)] == [b"C1"]
+    alerts = [dec(s[2], Alert) for s in out.to(topics.ALERTS)]
+    assert [(a.type, a.mention_id, a.customer_id) for a in alerts] == [("complaint", "twitter:1", "C1")]
+    history = dec(stage.table.data[b"C1"], CustomerHistory)
+    assert history.seen == ["twitter:1"] and len(history.complaints) == 1
+    # the same mention again (a redelivery): the row is re-emitted, no second alert
+    again = run_batch(stage, [packed((b"C1", enc(first)))])
+    assert len(again.to(topics.ENRICHED)) == 1 and again.to(topics.ALERTS) == []
+
+
+def test_a_second_complaint_of_the_customer_is_a_repeat_complaint():
+    stage = DetectStage(S, DictTable())
+    later = mention(2, created_at="2026-11-30T12:30:00.000Z")
+    out = run_batch(stage, [packed((b"C1", enc(mention(1))), (b"C1", enc(later)))])
+    kinds = [dec(s[2], Alert).type for s in out.to(topics.ALERTS)]
+    assert kinds == ["complaint", "repeat_complaint"]  # more severe than the first: not held by the cooldown
+    assert len(dec(stage.table.data[b"C1"], CustomerHistory).complaints) == 2
+
+
+def test_negatives_go_to_the_spike_stage_packed_per_brand_with_the_watermark():
+    stage = DetectStage(S, DictTable())
+    marks = [(WM_HEADER, encode_marks({0: 1_764_500_000.0}))]
+    out = run_batch(stage, [packed((b"C1", enc(mention(1))), (b"C2", enc(mention(2, customer="C2", compound=0.6,
+                                                                                     complaint=False))),
+                                   headers=marks)])
+    (neg,) = out.to(topics.NEGATIVES)
+    assert [k for k, _ in unpack(neg[2])] == [b"acme"]  # only the negative one
+    assert header_marks(neg[4]) == {0: 1_764_500_000.0}  # detect partition 0's watermark over its one raw partition
+
+
+def test_a_bad_record_in_a_packed_message_is_dead_lettered_alone():
+    stage = DetectStage(S, DictTable())
+    out = run_batch(stage, [packed((b"C9", b"{not json"), (b"C1", enc(mention(1))))])
+    (letter,) = [dec(s[2], DeadLetter) for s in out.to(topics.DEADLETTER)]
+    assert letter.stage == "detect" and letter.key == "C9" and letter.value == "{not json"
+    assert len(out.to(topics.ENRICHED)) == 1
+
+
+def test_a_linked_prospect_moves_its_history_to_the_customer():
+    stage = DetectStage(S, DictTable())
+    run_batch(stage, [packed((b"P-1", enc(mention(1, customer="P-1"))))])
+    out = run_batch(stage, [event(topics.BY_CUSTOMER, pack([(b"P-1", b"C7")]), headers=[(KIND_HEADER, LINKS)])])
+    assert b"P-1" not in stage.table.data
+    (merge,) = out.to(topics.BY_CUSTOMER)
+    assert merge[1] == b"C7" and (KIND_HEADER, MERGE) in merge[4]
+    # the MERGE message, consumed on the customer's partition, folds the history into the customer's
+    run_batch(stage, [event(topics.BY_CUSTOMER, merge[2], key=b"C7", headers=merge[4])])
+    assert dec(stage.table.data[b"C7"], CustomerHistory).seen == ["twitter:1"]
