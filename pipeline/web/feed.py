@@ -66,21 +66,11 @@ class LiveFeed(Protocol):
     async def send_action(self, action: AlertAction) -> None: ...
 
 
-class AlertFeed(Service):
-    """Follows alerts.complaints and alerts.actions from the latest offsets in its own consumer group
-    (`<app_id>-dashboard-<random>`, never committed) and fans every message out to the connected pages;
-    produces the pages' actions to alerts.actions (key = alert id). `ready` is set once partitions are assigned
-    and positioned, i.e. every alert produced from then on reaches the pages."""
+class FanOut:
+    """The connected pages: every published event reaches every subscriber (one bounded queue each)."""
 
-    def __init__(self, settings: Settings, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.s = settings
-        self.group_id = f"{settings.app_id}-dashboard-{secrets.token_hex(4)}"
-        self.ready = asyncio.Event()
+    def __init__(self) -> None:
         self._subscribers: set[Subscriber] = set()
-        self._consumer: Any = None
-        self._producer: Any = None
-        self._dec_alert, self._dec_action = decoder(Alert), decoder(AlertAction)
 
     def subscribe(self) -> Subscriber:
         sub = Subscriber()
@@ -100,6 +90,23 @@ class AlertFeed(Service):
     def publish(self, event: bytes) -> None:
         for sub in list(self._subscribers):
             sub.push(event)
+
+
+class AlertFeed(FanOut, Service):
+    """Follows alerts.complaints and alerts.actions from the latest offsets in its own consumer group
+    (`<app_id>-dashboard-<random>`, never committed) and fans every message out to the connected pages;
+    produces the pages' actions to alerts.actions (key = alert id). `ready` is set once partitions are assigned
+    and positioned, i.e. every alert produced from then on reaches the pages."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        FanOut.__init__(self)
+        Service.__init__(self, **kwargs)
+        self.s = settings
+        self.group_id = f"{settings.app_id}-dashboard-{secrets.token_hex(4)}"
+        self.ready = asyncio.Event()
+        self._consumer: Any = None
+        self._producer: Any = None
+        self._dec_alert, self._dec_action = decoder(Alert), decoder(AlertAction)
 
     async def send_action(self, action: AlertAction) -> None:
         await self._producer.send_and_wait(topics.ACTIONS, key=action.alert_id.encode(), value=encode(action))

@@ -16,6 +16,7 @@ from pipeline.contract.records import Alert, AlertAction, PriorComplaints
 from pipeline.domain.sentiment import Sentiment
 from pipeline.settings import Settings
 from pipeline.web import server
+from pipeline.web.feed import FanOut
 from pipeline.web.server import (ALERT_VIEW_COLUMNS, COOKIE_NAME, AccessLogger, Subscriber, alert_view,
                                  alert_view_from_row, create_web_app, sentiment_series, sse_event)
 
@@ -24,10 +25,12 @@ STATIC = Path(server.__file__).parent / "static"
 HOSTILE = "lost my bag <img src=x onerror=alert(1)> </script><script>alert(2)</script>"
 
 
-class StubFeed:
+class StubFeed(FanOut):
+    """The real fan-out without the Kafka side: started at once, actions recorded."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.ready = asyncio.Event()
-        self.subscribers: set[Subscriber] = set()
         self.actions: list[AlertAction] = []
 
     async def start(self) -> None:
@@ -35,22 +38,6 @@ class StubFeed:
 
     async def stop(self) -> None:
         self.close_all()
-
-    def subscribe(self) -> Subscriber:
-        sub = Subscriber()
-        self.subscribers.add(sub)
-        return sub
-
-    def unsubscribe(self, sub: Subscriber) -> None:
-        self.subscribers.discard(sub)
-
-    def close_all(self) -> None:
-        for sub in list(self.subscribers):
-            sub.push(None)
-
-    def publish(self, event: bytes) -> None:
-        for sub in list(self.subscribers):
-            sub.push(event)
 
     async def send_action(self, action: AlertAction) -> None:
         self.actions.append(action)
