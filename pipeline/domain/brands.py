@@ -23,6 +23,7 @@ from typing import Final, Optional
 import yaml
 
 from pipeline.settings import Settings
+from pipeline.textfile import read_text
 
 #: File looked for in the data dir when `SOCIALPULSE_BRANDS_FILE` is empty.
 DEFAULT_FILE_NAME: Final[str] = "brands.yml"
@@ -277,19 +278,8 @@ def load_brands_file(path: str | Path) -> Brands:
     """The registry from a brands.yml file. Raises BrandsError for a missing or unreadable file, bad YAML (with its
     line and column) and every mistake `parse_brands` finds."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BrandsError(f"{path}: no such brands file; create it (see docs/brands.md) or fix "
-                          "SOCIALPULSE_BRANDS_FILE") from None
-    except IsADirectoryError:
-        raise BrandsError(f"{path}: is a directory; SOCIALPULSE_BRANDS_FILE must name a YAML file") from None
-    except OSError as exc:
-        raise BrandsError(f"{path}: cannot read the brands file ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BrandsError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    text = read_text(path, error=BrandsError, what="brands file",
+                     fix="create it (see docs/brands.md) or fix SOCIALPULSE_BRANDS_FILE")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -22,6 +22,7 @@ import msgspec
 from pipeline.domain.brands import HANDLE_RE, Brand, Brands
 from pipeline.domain.complaints.model import ComplaintModel, load_default
 from pipeline.domain.sentiment import NEGATIVE_THRESHOLD, Sentiment, score_sentiment
+from pipeline.textfile import read_text
 
 REQUIRED_COLUMNS = ("text", "label")
 #: Name of the overall row in reports.
@@ -139,17 +140,7 @@ def read_labelled_csv(path: str | Path) -> list[LabelledText]:
     """Rows of a labelled CSV (see module doc). Raises ValueError naming the problem: missing or unreadable file,
     not UTF-8, no header, missing `text`/`label` column, a label other than 0/1 (with its line), no rows."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return parse_labelled_csv(content, source=str(path))
+    return parse_labelled_csv(read_text(path), source=str(path))
 
 
 def parse_labelled_csv(content: str, source: str = "<csv>") -> list[LabelledText]:

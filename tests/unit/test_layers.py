@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ["pipeline.base", "pipeline.contract", "pipeline.domain", "pipeline.adapters", "pipeline.runtime",
           "pipeline.web", "agents", "pipeline.ops", "pipeline.tools", "pipeline.cli"]
 MAX_LINES = 400
-BASE = {"pipeline", "pipeline.codec", "pipeline.metrics", "pipeline.data"}
+BASE = {"pipeline", "pipeline.codec", "pipeline.metrics", "pipeline.data", "pipeline.textfile"}
 
 
 def module_name(path: Path) -> str:
