@@ -8,32 +8,26 @@ import time
 from typing import Any, Optional
 
 from pipeline import metrics
-from pipeline.codec import decoder, encode
+from pipeline.codec import encode
 from pipeline.contract import topics
-from pipeline.contract.records import EnrichedMention
 from pipeline.domain.escalation import CustomerHistory, EscalationConfig, is_duplicate, merge_histories, observe
 from pipeline.domain.mention import parse_timestamp
-from pipeline.runtime import faust_compat
 from pipeline.runtime.app import Health, Pipeline, escalation_config
 from pipeline.runtime.outbox import Outbox, send_packed
 from pipeline.runtime.packing import KIND_HEADER, LINK, MERGE, Packer
 from pipeline.runtime.table_batch import TableBatch
 from pipeline.runtime.watermarks import MarkForwarder
 from pipeline.settings import Settings
-from agents.table_stage import TableStage, raise_alert
-
-DEC_MENTION, DEC_HISTORY = decoder(EnrichedMention), decoder(CustomerHistory)
-
+from agents.table_stage import DEC_MENTION, TableStage, raise_alert, register_stage
 
 class DetectStage(TableStage):
     """The `customer_history` table's stage (keys: customer/prospect ids)."""
 
-    name = "detect"
+    name, state_type = "detect", CustomerHistory
 
-    def __init__(self, settings: Settings, table: Any, cfg: Optional[EscalationConfig] = None,
-                 health: Optional[Health] = None) -> None:
-        super().__init__(settings, table, DEC_HISTORY, health)
-        self.cfg = cfg or escalation_config(settings)
+    def __init__(self, settings: Settings, table: Any, health: Optional[Health] = None) -> None:
+        super().__init__(settings, table, health)
+        self.cfg: EscalationConfig = escalation_config(settings)
         self.forwarder = MarkForwarder(settings.partitions)
         self.marks_out: dict[int, float] = {}  # by_customer partition → its watermark, told to the spike stage
         self.ok = metrics.STAGE_MESSAGES.labels("detect", "ok")
@@ -75,7 +69,7 @@ class DetectStage(TableStage):
         if kind == LINK:
             await self.handle_link(out, state, key, event.value, partition)
         elif kind == MERGE:
-            current, other = state.get(key), DEC_HISTORY.decode(event.value)
+            current, other = state.get(key), self.dec_state.decode(event.value)
             state.set(key, other if current is None else merge_histories(current, other), partition)
         else:
             await self.handle(out, state, key, event.value, partition, now, negatives)
@@ -92,12 +86,4 @@ class DetectStage(TableStage):
 
 
 def register(p: Pipeline) -> None:
-    s = p.settings
-    faust_compat.require_memory_store(p.app)  # TableBatch writes the in-memory store directly
-    history = p.app.Table("customer_history", partitions=s.partitions, key_type=bytes, value_type=bytes)
-    p.tables["customer_history"] = history
-    stage = DetectStage(s, history, health=p.health)
-
-    @p.app.agent(p.topic(topics.BY_CUSTOMER), name="detect")
-    async def detect(stream):
-        await stage.run(p.app, stream)
+    register_stage(p, DetectStage, "customer_history", topics.BY_CUSTOMER)

@@ -7,31 +7,24 @@ import time
 from typing import Any, Optional
 
 from pipeline import metrics
-from pipeline.codec import decoder
 from pipeline.contract import topics
-from pipeline.contract.records import EnrichedMention
 from pipeline.domain.mention import parse_timestamp
 from pipeline.domain.spikes import SpikeConfig, SpikeState, advance, count_negative, evaluate, spike_alert, top_mention
-from pipeline.runtime import faust_compat
 from pipeline.runtime.app import Health, Pipeline, spike_config
 from pipeline.runtime.outbox import Outbox
 from pipeline.runtime.packing import Packer, partition_for
 from pipeline.runtime.table_batch import TableBatch
 from pipeline.settings import Settings
-from agents.table_stage import TableStage, raise_alert
-
-DEC_MENTION, DEC_SPIKES = decoder(EnrichedMention), decoder(SpikeState)
-
+from agents.table_stage import DEC_MENTION, TableStage, raise_alert, register_stage
 
 class SpikeStage(TableStage):
     """The `brand_spikes` table's stage (keys: brand names)."""
 
-    name = "spikes"
+    name, state_type = "spikes", SpikeState
 
-    def __init__(self, settings: Settings, table: Any, cfg: Optional[SpikeConfig] = None,
-                 health: Optional[Health] = None) -> None:
-        super().__init__(settings, table, DEC_SPIKES, health)
-        self.cfg = cfg or spike_config(settings)
+    def __init__(self, settings: Settings, table: Any, health: Optional[Health] = None) -> None:
+        super().__init__(settings, table, health)
+        self.cfg: SpikeConfig = spike_config(settings)
         self.window_days = settings.complaint_window_days
         self.counted = {o: metrics.STAGE_MESSAGES.labels("spikes", o) for o in ("counted", "duplicate", "late")}
         self.brand_partition: dict[bytes, int] = {}
@@ -73,12 +66,4 @@ class SpikeStage(TableStage):
 
 
 def register(p: Pipeline) -> None:
-    s = p.settings
-    faust_compat.require_memory_store(p.app)  # TableBatch writes the in-memory store directly
-    table = p.app.Table("brand_spikes", partitions=s.partitions, key_type=bytes, value_type=bytes)
-    p.tables["brand_spikes"] = table
-    stage = SpikeStage(s, table, health=p.health)
-
-    @p.app.agent(p.topic(topics.NEGATIVES), name="spikes")
-    async def spike_detector(stream):
-        await stage.run(p.app, stream)
+    register_stage(p, SpikeStage, "brand_spikes", topics.NEGATIVES)

@@ -11,15 +11,21 @@ import time
 from typing import Any, Optional
 
 from pipeline import metrics
-from pipeline.codec import encode
+from pipeline.codec import decoder, encode
 from pipeline.contract import topics
+from pipeline.contract.records import EnrichedMention
 from pipeline.domain.mention import dead_letter
-from pipeline.runtime.app import Health, now_iso
+from pipeline.runtime import faust_compat
+from pipeline.runtime.app import Health, Pipeline, now_iso
 from pipeline.runtime.outbox import Outbox, completed_batches
 from pipeline.runtime.packing import KIND_HEADER, LINKS, PACKED, Packer, unpack
 from pipeline.runtime.table_batch import TableBatch
 from pipeline.runtime.watermarks import WatermarkTracker, header_marks
 from pipeline.settings import Settings
+
+
+#: Both stages' records are enriched mentions.
+DEC_MENTION = decoder(EnrichedMention)
 
 
 async def raise_alert(out: Outbox, key: bytes, alert: Any) -> None:
@@ -43,9 +49,10 @@ class TableStage:
     of another kind does (`handle_single`, `handle_link`) and what follows a batch (`after_batch`)."""
 
     name = "stage"
+    state_type: type = object  # the table's values
 
-    def __init__(self, settings: Settings, table: Any, dec_state: Any, health: Optional[Health] = None) -> None:
-        self.s, self.table, self.dec_state = settings, table, dec_state
+    def __init__(self, settings: Settings, table: Any, health: Optional[Health] = None) -> None:
+        self.s, self.table, self.dec_state = settings, table, decoder(self.state_type)
         self.health = health or Health()
         self.trackers: dict[int, WatermarkTracker] = {}  # input partition → watermark over its own inputs
 
@@ -115,3 +122,18 @@ class TableStage:
                 return log_out.take()
 
             await completer.submit(events, out.take(), send_changelog)
+
+
+def register_stage(p: Pipeline, stage_class: type[TableStage], table_name: str, topic: str) -> TableStage:
+    """A table-backed stage on the worker's app: its faust table (in-memory store, changelogged) and its agent on
+    `topic`, named after the stage."""
+    faust_compat.require_memory_store(p.app)  # TableBatch writes the in-memory store directly
+    table = p.app.Table(table_name, partitions=p.settings.partitions, key_type=bytes, value_type=bytes)
+    p.tables[table_name] = table
+    stage = stage_class(p.settings, table, health=p.health)
+
+    @p.app.agent(p.topic(topic), name=stage.name)
+    async def run_stage(stream):
+        await stage.run(p.app, stream)
+
+    return stage
