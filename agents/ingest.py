@@ -25,7 +25,7 @@ MAX_FUTURE_S = 300.0
 def register(p: Pipeline) -> None:
     s = p.settings
     table = IdentityTable(s)
-    p.services["identities"] = table
+    p.identities = table
     p.app.service(table)
     processor = MentionProcessor.from_settings(s)
     ok = metrics.STAGE_MESSAGES.labels("ingest", "ok")

@@ -9,6 +9,5 @@ from pipeline.runtime.sink import SinkService
 
 def register(p: Pipeline) -> None:
     sink = SinkService(p.settings)
-    p.services["sink"] = sink
-    p.services["writer"] = sink.writer
+    p.sink = sink
     p.app.service(sink)

@@ -20,7 +20,7 @@ def register(p: Pipeline) -> Optional[WebhookDispatcher]:
     if not split_list(s.webhook_urls):
         return None
     dispatcher = WebhookDispatcher(s)
-    p.services["webhooks"] = dispatcher
+    p.webhooks = dispatcher
     p.app.service(dispatcher)
     brands = split_list(s.webhook_brands)
     dec = decoder(Alert)

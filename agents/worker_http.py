@@ -30,7 +30,7 @@ def register(p: Pipeline) -> None:
 
     @app.page("/health")
     async def health(web, request):
-        table = p.services.get("identities")
+        table = p.identities
         ready = bool(table is not None and table.ready.is_set()) and not p.health.failures
         body = {"ready": ready, "identities": len(table) if table else 0}
         if p.health.failures:

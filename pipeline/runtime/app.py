@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import faust
 
@@ -15,6 +15,11 @@ from pipeline.domain.spikes import SpikeConfig
 from pipeline.runtime import faust_compat
 from pipeline.settings import Settings
 
+
+if TYPE_CHECKING:  # the services the agents register (they import nothing of this module)
+    from pipeline.adapters.webhooks import WebhookDispatcher
+    from pipeline.runtime.identity_table import IdentityTable
+    from pipeline.runtime.sink import SinkService
 
 def escalation_config(s: Settings) -> EscalationConfig:
     return EscalationConfig(window_days=s.complaint_window_days, repeat_min=s.repeat_complaint_min,
@@ -54,7 +59,9 @@ class Pipeline:
     app: faust.App
     topics: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
-    services: dict[str, Any] = field(default_factory=dict)
+    identities: Optional[IdentityTable] = None  # registered by agents.ingest
+    sink: Optional[SinkService] = None          # agents.sink
+    webhooks: Optional[WebhookDispatcher] = None  # agents.webhooks, when SOCIALPULSE_WEBHOOK_URLS is set
     health: Health = field(default_factory=Health)
 
     def topic(self, name: str):
