@@ -221,9 +221,9 @@ def test_register_adds_service_and_agent_only_with_urls():
     dispatcher = webhooks.register(p)
     assert isinstance(dispatcher, WebhookDispatcher) and dispatcher.urls == ["http://127.0.0.1:9/a",
                                                                             "http://127.0.0.1:9/b"]
-    assert p.services["webhooks"] is dispatcher
+    assert p.webhooks is dispatcher
     assert "webhooks" in p.app.agents
 
     p = _pipeline(Settings())
     assert webhooks.register(p) is None
-    assert "webhooks" not in p.services and "webhooks" not in p.app.agents
+    assert p.webhooks is None and "webhooks" not in p.app.agents
