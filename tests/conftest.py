@@ -32,7 +32,7 @@ def stack_settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def clickhouse_server(stack_settings):
-    from pipeline.ops.services.clickhouse import EmbeddedClickHouse
+    from pipeline.ops.services.embedded_clickhouse import EmbeddedClickHouse
 
     server = EmbeddedClickHouse(stack_settings)
     server.start()
@@ -42,7 +42,7 @@ def clickhouse_server(stack_settings):
 
 @pytest.fixture(scope="session")
 def kafka_server(stack_settings):
-    from pipeline.ops.services.kafka import EmbeddedKafka
+    from pipeline.ops.services.embedded_kafka import EmbeddedKafka
 
     server = EmbeddedKafka(stack_settings)
     server.start(timeout=120)

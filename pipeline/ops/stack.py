@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from pipeline.ops.services.clickhouse import EmbeddedClickHouse
-from pipeline.ops.services.kafka import EmbeddedKafka
+from pipeline.ops.services.embedded_clickhouse import EmbeddedClickHouse
+from pipeline.ops.services.embedded_kafka import EmbeddedKafka
 from pipeline.ops.services.process import LaunchError, ManagedProcess, port_bindable
 from pipeline.settings import ENV_PREFIX, Settings
 

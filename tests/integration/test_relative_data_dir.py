@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ops.services.clickhouse import EmbeddedClickHouse
-from pipeline.ops.services.kafka import EmbeddedKafka
+from pipeline.ops.services.embedded_clickhouse import EmbeddedClickHouse
+from pipeline.ops.services.embedded_kafka import EmbeddedKafka
 from pipeline.ops.services.process import free_port
 from pipeline.settings import Settings
 

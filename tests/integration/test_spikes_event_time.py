@@ -34,8 +34,8 @@ POSITIVE = ["love it, great job", "wonderful service, thank you", "really happy 
 
 @pytest.fixture(scope="module")
 def own_stack(tmp_path_factory):
-    from pipeline.ops.services.clickhouse import EmbeddedClickHouse
-    from pipeline.ops.services.kafka import EmbeddedKafka
+    from pipeline.ops.services.embedded_clickhouse import EmbeddedClickHouse
+    from pipeline.ops.services.embedded_kafka import EmbeddedKafka
     from pipeline.ops.stack import Stack
 
     s = Settings(data_dir=tmp_path_factory.mktemp("spikes-stack"), kafka_bootstrap=f"127.0.0.1:{free_port()}",

@@ -29,7 +29,7 @@ ALLOWED_DYNAMIC_SQL = {
         "table name is the module constant MIGRATIONS_TABLE",
     ("pipeline/adapters/clickhouse/migrations.py", "apply_migrations"):
         "table name is the module constant MIGRATIONS_TABLE; values are passed as parameters",
-    ("pipeline/ops/services/chserver.py", "main"):
+    ("pipeline/ops/services/clickhouse_server.py", "main"):
         "the chdb server's own FIFO path under its run dir (no user input), read with file()",
     ("pipeline/adapters/clickhouse/writer.py", "erase_customer"):
         "table names from the constant ERASE_TABLES and WHERE clauses from the constant _ERASE_WHERE; "
@@ -292,7 +292,7 @@ def test_secrets_are_redacted_in_settings():
 # --- (c) embedded servers listen on loopback only ---------------------------------------------------------------------
 
 def test_embedded_kafka_listens_on_loopback_only(tmp_path):
-    from pipeline.ops.services.kafka import server_properties
+    from pipeline.ops.services.embedded_kafka import server_properties
 
     s = Settings(kafka_bootstrap="127.0.0.1:19092", kafka_controller_port=19093)
     props = dict(line.split("=", 1) for line in server_properties(s, tmp_path).splitlines() if "=" in line)
@@ -306,7 +306,7 @@ def test_embedded_kafka_listens_on_loopback_only(tmp_path):
 def test_embedded_clickhouse_listens_on_loopback_only():
     from xml.etree import ElementTree
 
-    from pipeline.ops.services.chserver import CONFIG
+    from pipeline.ops.services.clickhouse_server import CONFIG
 
     root = ElementTree.fromstring(CONFIG.format(tcp=19000, http=18123))
     assert [e.text for e in root.iter("listen_host")] == ["127.0.0.1"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import base64
 
 
-from pipeline.ops.services import kafka as kafka_mod
-from pipeline.ops.services.kafka import new_cluster_id
+from pipeline.ops.services import embedded_kafka as kafka_mod
+from pipeline.ops.services.embedded_kafka import new_cluster_id
 
 
 def test_cluster_ids_are_16_random_bytes_and_never_start_with_a_dash(monkeypatch):

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from pipeline.ops.services import kafka as kafka_mod
-from pipeline.ops.services.clickhouse import EmbeddedClickHouse
-from pipeline.ops.services.kafka import EmbeddedKafka, server_properties
+from pipeline.ops.services import embedded_kafka as kafka_mod
+from pipeline.ops.services.embedded_clickhouse import EmbeddedClickHouse
+from pipeline.ops.services.embedded_kafka import EmbeddedKafka, server_properties
 from pipeline.ops.services.process import (LaunchError, ManagedProcess, free_port, pid_alive, port_bindable, port_in_use,
                                        wait_until)
 from pipeline.settings import Settings

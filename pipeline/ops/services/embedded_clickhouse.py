@@ -36,7 +36,7 @@ class EmbeddedClickHouse:
             import chdb  # noqa: F401
         except ImportError:
             raise LaunchError("the chdb-core package is missing: run `make setup`.") from None
-        argv = [sys.executable, "-m", "pipeline.ops.services.chserver", str(self.home), str(self.port),
+        argv = [sys.executable, "-m", "pipeline.ops.services.clickhouse_server", str(self.home), str(self.port),
                 str(self.s.clickhouse_http_port)]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         return self.proc.launch(argv, self.healthy, timeout=timeout, env=env, interval=0.2,

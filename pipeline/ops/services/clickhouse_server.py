@@ -1,6 +1,6 @@
 """Process entry point of the embedded ClickHouse server (one chdb engine per process).
 
-`python -m pipeline.ops.services.chserver RUN_DIR TCP_PORT HTTP_PORT` writes config.xml into RUN_DIR, opens the
+`python -m pipeline.ops.services.clickhouse_server RUN_DIR TCP_PORT HTTP_PORT` writes config.xml into RUN_DIR, opens the
 TCP and HTTP listeners and blocks until a line is written to RUN_DIR/stop.fifo (recipe: shared NOTES.md)."""
 from __future__ import annotations
 
