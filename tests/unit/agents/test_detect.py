@@ -82,3 +82,18 @@ def test_a_linked_prospect_moves_its_history_to_the_customer():
     # the MERGE message, consumed on the customer's partition, folds the history into the customer's
     run_batch(stage, [event(topics.BY_CUSTOMER, merge[2], key=b"C7", headers=merge[4])])
     assert dec(stage.table.data[b"C7"], CustomerHistory).seen == ["twitter:1"]
+
+
+def test_identity_links_are_packed_per_prospect_partition():
+    from agents.identities import pack_links
+    from pipeline.codec import encode
+    from pipeline.contract.records import Identity
+    from pipeline.domain.identity import prospect_id
+
+    packer = Packer(S.partitions)
+    events = [event(topics.IDENTITIES, encode(Identity(key="twitter:annb", customer_id="C042")), key=b"twitter:annb"),
+              event(topics.IDENTITIES, None, key=b"twitter:gone"),  # a tombstone
+              event(topics.IDENTITIES, b"{bad", key=b"twitter:bad")]
+    assert pack_links(events, packer) == 1
+    ((_, value),) = list(packer.messages())
+    assert unpack(value) == [(prospect_id("twitter:annb").encode(), b"C042")]
