@@ -135,6 +135,7 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
     from pipeline.adapters.clickhouse.client import client
     from pipeline.domain.mention import Rejected, decode_mention
     from pipeline.ops.customers import load_customers
+    from pipeline.ops.drain import wait_drained
     from pipeline.ops.stack import Stack
     from pipeline.tools.bench.latency import latency_run
     from pipeline.tools.sample.generator import iter_lines, sample_dir
@@ -179,12 +180,16 @@ def run_bench(base: Settings, echo: Callable[[str], None], *, mentions: int = 30
         alert_ms, queryable_ms = latency_run(s, docs, rate, latency_seconds, warmup_seconds)
         half = round(pipeline_rate / 2)
         echo(f"   … and at half the measured saturation, {half:,} mentions/s")
+        # Each phase starts on a drained pipeline: a backlog left by the previous one (1,000/s can be above
+        # saturation) would otherwise count in its latencies or stall its timing.
+        wait_drained(s, timeout=600)
         alert_half, queryable_half = latency_run(s, docs, half, latency_seconds, warmup_seconds)
         rss = peak_rss_mb(pid)
 
         scale = None
         if scale_workers > 1:
             echo(f"5/6 scale-out: {scale_workers} workers, {s.partitions} partitions, {len(docs):,} mentions …")
+            wait_drained(s, timeout=600)
             scale = scale_out(s, docs, scale_workers, c)
         echo(f"6/6 identity table recovery for {identities:,} identities, and the running worker linking them …")
         links_base = ingest_count(s.worker_host, s.worker_port, "identities", "link")
