@@ -38,7 +38,7 @@ KEYWORD_SCAN_CAP: Final[int] = 10_000
 HANDLE_RE: Final = re.compile(r"@(?<![\w@]@)\w+")
 #: Known customer-care accounts, named alike across brands (@AppleSupport, @USPSHelp, @comcastcares, @TopmanAskUs):
 #: a text addressing one is addressed to a brand even when the brand is not configured.
-CARE_HANDLE_RE: Final = re.compile(r"@\w*(?:help|support|care|service|askus|custserv|assist)", re.IGNORECASE)
+CARE_HANDLE_RE: Final = re.compile(r"@\w*(?:help|support|cares?|service|askus|custserv|assist)(?!\w)", re.IGNORECASE)
 
 _CHANNEL_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _HANDLE_TEXT_RE = re.compile(r"@?\w{1,64}")

@@ -196,6 +196,13 @@ def test_addressed_means_a_brand_or_care_handle_not_any_handle(brands: Brands) -
     assert not NO_BRANDS.addressed("@brewly cold coffee", "twitter")
 
 
+def test_care_accounts_end_in_the_care_word_people_only_contain_it() -> None:
+    for care in ("@AppleSupport", "@comcastcares", "@SpotifyCares", "@USPSHelp", "@TopmanAskUs", "@AmazonHelp's"):
+        assert NO_BRANDS.addressed(f"{care} still broken", "twitter"), care
+    for person in ("@careyjones", "@helpinghands", "@servicedog_sam", "@supportive_friend"):
+        assert not NO_BRANDS.addressed(f"{person} that's the worst, hope you feel better", "twitter"), person
+
+
 def test_hostile_long_text_is_scanned_within_caps(brands: Brands) -> None:
     text = "@jo " * 300_000 + "@brewly"
     assert not brands.addressed(text, "twitter")  # beyond the handle scan cap
