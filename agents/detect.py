@@ -61,11 +61,11 @@ class DetectStage(TableStage):
             state.set(prospect, None, partition)
             await out.send(topics.BY_CUSTOMER, customer_id, encode(old), headers=[(KIND_HEADER, MERGE)])
 
-    async def handle_single(self, out: Outbox, state: TableBatch, event: Any, now: str, negatives: Packer) -> None:
+    async def handle_single(self, out: Outbox, state: TableBatch, event: Any, kind: Optional[bytes], now: str,
+                            negatives: Packer) -> None:
         """A single record: a link/merge of the identities stage, or a mention from an older worker."""
         key: bytes = event.key
         partition = event.message.partition
-        kind = dict(event.headers or {}).get(KIND_HEADER)
         if kind == LINK:
             await self.handle_link(out, state, key, event.value, partition)
         elif kind == MERGE:

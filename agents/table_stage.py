@@ -20,7 +20,7 @@ from pipeline.runtime.app import Health, Pipeline, now_iso
 from pipeline.runtime.outbox import Outbox, completed_batches
 from pipeline.runtime.packing import KIND_HEADER, LINKS, PACKED, Packer, unpack
 from pipeline.runtime.table_batch import TableBatch
-from pipeline.runtime.watermarks import WatermarkTracker, header_marks
+from pipeline.runtime.watermarks import WM_HEADER, WatermarkTracker, decode_marks
 from pipeline.settings import Settings
 
 
@@ -70,8 +70,10 @@ class TableStage:
     async def handle_link(self, out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int) -> None:
         raise ValueError(f"{self.name} takes no identity links")
 
-    async def handle_single(self, out: Outbox, state: TableBatch, event: Any, now: str, negatives: Packer) -> None:
-        """An unpacked record (from an older worker): the same as one record of a packed message."""
+    async def handle_single(self, out: Outbox, state: TableBatch, event: Any, kind: Optional[bytes], now: str,
+                            negatives: Packer) -> None:
+        """An unpacked record of header kind `kind` (from an older worker): the same as one record of a packed
+        message."""
         await self.handle(out, state, event.key, event.value, event.message.partition, now, negatives)
 
     async def after_batch(self, out: Outbox, state: TableBatch, partitions: set[int], now: str,
@@ -86,10 +88,11 @@ class TableStage:
             partition = event.message.partition
             partitions.add(partition)
             try:
-                marks = header_marks(event.headers)
+                headers = dict(event.headers or {})  # read once: the watermark and the record kind
+                marks = decode_marks(headers.get(WM_HEADER))
                 if marks:
                     self.tracker(partition).update_all(marks, mono)
-                kind = dict(event.headers or {}).get(KIND_HEADER)
+                kind = headers.get(KIND_HEADER)
                 if kind == LINKS:
                     for key, value in unpack(event.value):
                         await self.handle_link(out, state, key, value, partition)
@@ -100,7 +103,7 @@ class TableStage:
                         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
                             await reject(out, event, self.name, exc, key, value)
                 else:
-                    await self.handle_single(out, state, event, now, negatives)
+                    await self.handle_single(out, state, event, kind, now, negatives)
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
                 await reject(out, event, self.name, exc)
         await self.after_batch(out, state, partitions, now, negatives)

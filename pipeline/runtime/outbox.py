@@ -15,6 +15,7 @@ import logging
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Sequence
 
 from pipeline.runtime import faust_compat
+from pipeline.runtime.packing import KIND_HEADER, PACKED, pack
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ async def send_packed(out: Outbox, topic: str, packer: Any, forwarder: Any, mark
     """A batch's packed messages (`pipeline.runtime.packing.Packer`) to `topic`, each carrying the watermark header of
     `marks`; partitions without records that have not heard `marks` yet get a record-less packed message with the
     header (`pipeline.runtime.watermarks.MarkForwarder`)."""
-    from pipeline.runtime.packing import KIND_HEADER, PACKED, pack
-
     used = set()
     for partition, value in packer.messages():
         used.add(partition)
