@@ -203,7 +203,7 @@ def replay(s: Settings, file: Path, rate: float, limit: int, progress: bool, shi
 
 @main.group(context_settings=CONTEXT)
 def customers() -> None:
-    """Load or erase CRM customers (the identity table)."""
+    """Load, link, unlink or erase CRM customers (the identity table)."""
 
 
 @customers.command("load", context_settings=CONTEXT)
@@ -219,6 +219,37 @@ def customers_load(s: Settings, file: Path, progress: bool) -> None:
 
     summary = load_customers(s, file, progress=progress)
     click.echo(summary.render())
+
+
+@customers.command("link", context_settings=CONTEXT)
+@common_options
+@click.argument("channel")
+@click.argument("handle")
+@click.argument("customer_id")
+@click.option("--by", default=None, help="Who links it, for the audit log [default: your user name].")
+@click.option("--force", is_flag=True, help="Move the handle even if it belongs to another customer.")
+def customers_link(s: Settings, channel: str, handle: str, customer_id: str, by: Optional[str], force: bool) -> None:
+    """Attach CHANNEL HANDLE (e.g. `twitter @bob`, `email bob@example.com`) to the known CUSTOMER_ID.
+
+    Like a CRM load of that handle: its next mentions belong to the customer and what it wrote as a prospect
+    moves to the customer's history. Recorded in ClickHouse identity_links (who, when, what)."""
+    from pipeline.adapters.identity_links import link, operator
+
+    click.echo(link(s, channel, handle, customer_id, by=by or operator(), force=force).render())
+
+
+@customers.command("unlink", context_settings=CONTEXT)
+@common_options
+@click.argument("channel")
+@click.argument("handle")
+@click.option("--by", default=None, help="Who unlinks it, for the audit log [default: your user name].")
+def customers_unlink(s: Settings, channel: str, handle: str, by: Optional[str]) -> None:
+    """Detach CHANNEL HANDLE from its customer: its mentions, past and next, are its prospect's again.
+
+    Recorded in ClickHouse identity_links."""
+    from pipeline.adapters.identity_links import operator, unlink
+
+    click.echo(unlink(s, channel, handle, by=by or operator()).render())
 
 
 @customers.command("erase", context_settings=CONTEXT)

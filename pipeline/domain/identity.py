@@ -144,6 +144,52 @@ def identities_of(c: Customer, updated_at: str) -> list[tuple[str, Identity]]:
     return list(seen.items())
 
 
+_CHANNEL_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def identity_key_of(channel: str, handle: str) -> str:
+    """The identity key an operator means by CHANNEL HANDLE (`twitter @Bob` → `twitter:bob`, `email Bob@x.io` →
+    `email:bob@x.io`); ValueError with what to fix when either part is unusable."""
+    channel = channel.strip().lower()
+    if not _CHANNEL_RE.match(channel):
+        raise ValueError(f"channel {channel!r} is not a lowercase word such as twitter, facebook or email")
+    if channel == EMAIL_CHANNEL:
+        if not is_email(handle):
+            raise ValueError("an email identity needs an e-mail address as its handle")
+        return email_key(handle)
+    if not normalise_handle(handle):
+        raise ValueError("the handle is empty")
+    return handle_key(channel, handle)
+
+
+def split_identity_key(key: str) -> tuple[str, str]:
+    """'twitter:bob' → ('twitter', 'bob'); 'email:a@b.c' → ('email', 'a@b.c'); no ':' → ('', key)."""
+    channel, sep, handle = key.partition(":")
+    return (channel, handle) if sep else ("", key)
+
+
+def mask_email(address: str) -> str:
+    """`alice@example.com` → `a***@example.com`: enough for an operator to recognise, not to copy."""
+    local, at, domain = address.partition("@")
+    if not at:
+        return address
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_key(key: str) -> str:
+    """An identity key as shown on pages and in command output: e-mail addresses masked."""
+    channel, handle = split_identity_key(key)
+    return f"{channel}:{mask_email(handle)}" if is_email(handle) else key
+
+
+def linked_identity(key: str, customer_id: str, *, tier: str, lifetime_value: float, followers: Optional[int],
+                    name: str, updated_at: str) -> Identity:
+    """The `customers.identities` value of a manual link: the identity now belongs to `customer_id`, with the
+    customer's current attributes (what a CRM load of that customer would have sent for the handle)."""
+    return Identity(key=key, customer_id=customer_id, tier=tier.strip().lower() or "standard",
+                    lifetime_value=float(lifetime_value), followers=followers, name=name, updated_at=updated_at)
+
+
 def keys_of_customer(identities: Iterable[tuple[str, Identity]], customer_id: str) -> list[str]:
     """Identity keys currently linked to `customer_id` (for erase)."""
     return [k for k, ident in identities if ident.customer_id == customer_id]

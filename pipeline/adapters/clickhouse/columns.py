@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from pipeline import codec
 from pipeline.contract.records import Alert, AlertAction, EnrichedMention, Identity
-from pipeline.domain.identity import influence as influence_of
+from pipeline.domain.identity import influence as influence_of, split_identity_key
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -56,6 +56,8 @@ INSERT_IDENTITIES = _insert_sql("identities", IDENTITY_COLUMNS)
 INSERT_CUSTOMERS = _insert_sql("customers", CUSTOMER_COLUMNS)
 INSERT_LINKS = _insert_sql("prospect_links", LINK_COLUMNS)
 DELETE_IDENTITIES = "DELETE FROM identities WHERE identity_key IN %(keys)s"
+#: An identity that left its customer (tombstone: unlink or erase) takes its prospect past back with it.
+DELETE_PROSPECT_LINKS = "DELETE FROM prospect_links WHERE prospect_id IN %(ids)s"
 
 #: The one rule that turns an alert's action log into its state: status from the latest ack/resolve (a resolve
 #: wins a tie), assignee from the latest action naming one, acked_at = first ack, resolved_at = last resolve.
@@ -195,12 +197,6 @@ def action_columns(rows: Sequence[AlertAction], now: Optional[datetime] = None) 
     out = [(a.alert_id, a.action, a.by, a.assignee or "", a.note or "", parse_ts(a.at) if a.at else now)
            for a in rows]
     return _columns(out, len(ACTION_COLUMNS))
-
-
-def split_identity_key(key: str) -> tuple[str, str]:
-    """'twitter:bob' → ('twitter', 'bob'); 'email:a@b.c' → ('email', 'a@b.c'); no ':' → ('', key)."""
-    channel, sep, handle = key.partition(":")
-    return (channel, handle) if sep else ("", key)
 
 
 def compact_identities(items: Iterable[tuple[str, Optional[Identity]]]) -> tuple[dict[str, Identity], list[str]]:

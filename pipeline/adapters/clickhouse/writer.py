@@ -23,8 +23,8 @@ from typing import Callable, Mapping, Optional, Sequence, TypeVar, Union
 from clickhouse_driver import Client
 
 from pipeline.adapters.clickhouse.client import client as make_client
-from pipeline.adapters.clickhouse.columns import (ALERT_STATE_SQL, DELETE_IDENTITIES, INSERT_ACTIONS, INSERT_ALERTS,
-                                                  INSERT_CUSTOMERS, INSERT_IDENTITIES, INSERT_LINKS, INSERT_MENTIONS,
+from pipeline.adapters.clickhouse.columns import (ALERT_STATE_SQL, DELETE_IDENTITIES, DELETE_PROSPECT_LINKS,
+                                                  INSERT_ACTIONS, INSERT_ALERTS, INSERT_CUSTOMERS, INSERT_IDENTITIES, INSERT_LINKS, INSERT_MENTIONS,
                                                   RECONCILE_ALERTS_SQL, AlertState, action_columns, alert_columns,
                                                   compact_identities, customer_columns, identity_columns,
                                                   link_columns, mention_columns, prospect_columns, utc_now,
@@ -132,12 +132,15 @@ class ClickHouseWriter:
 
     def upsert_identities(self, items: Sequence[tuple[str, Optional[Identity]]], token: str) -> int:
         """Apply `customers.identities` messages (key, Identity or None = tombstone → DELETE): identities rows,
-        customers rows from the Identity attributes, and prospect_links prospect_id(key) → customer. Returns
+        customers rows from the Identity attributes, and prospect_links prospect_id(key) → customer (a tombstone
+        deletes the key's prospect link too: an unlinked handle's past goes back to its prospect). Returns
         the number of distinct keys applied."""
         sets, tombstones = compact_identities(items)
         if tombstones:
             for chunk in chunked(tombstones):
                 self._call(len(chunk), lambda c: c.execute(DELETE_IDENTITIES, {"keys": tuple(chunk)}))
+                pids = tuple(prospect_id_of(k) for k in chunk)
+                self._call(len(chunk), lambda c: c.execute(DELETE_PROSPECT_LINKS, {"ids": pids}))
         if sets:
             now = utc_now()
             n = len(sets)
@@ -270,12 +273,14 @@ def _alert_states(c: Client, ids: Sequence[str]) -> dict[str, AlertState]:
 
 #: Tables erased, in order: facts first, the links that find them (identities, prospect_links) last, so an
 #: interrupted erase can simply be run again.
-ERASE_TABLES = ("mentions", "alerts", "alert_actions", "customers", "identities", "prospect_links")
+ERASE_TABLES = ("mentions", "alerts", "alert_actions", "customers", "identity_links", "identities",
+                "prospect_links")
 _ERASE_WHERE = {
     "mentions": "customer_id IN %(ids)s",
     "alerts": "customer_id IN %(ids)s",
     "alert_actions": "alert_id IN %(alert_ids)s",
     "customers": "customer_id IN %(ids)s",
+    "identity_links": "customer_id IN %(ids)s OR previous_customer_id IN %(ids)s OR prospect_id IN %(ids)s",
     "identities": "customer_id IN %(ids)s",
     "prospect_links": "customer_id IN %(ids)s OR prospect_id IN %(ids)s",
 }

@@ -332,7 +332,9 @@ def test_tombstones_become_one_parameterized_delete():
     fake = FakeClient()
     w = ClickHouseWriter(fast_settings(), client_factory=lambda: fake)
     assert w.upsert_identities([("twitter:a", None), ("email:b@example.com", None)], "t") == 2
-    assert fake.calls == [(columns.DELETE_IDENTITIES, {"keys": ("twitter:a", "email:b@example.com")}, {})]
+    pids = (prospect_id("twitter:a"), prospect_id("email:b@example.com"))
+    assert fake.calls == [(columns.DELETE_IDENTITIES, {"keys": ("twitter:a", "email:b@example.com")}, {}),
+                          (columns.DELETE_PROSPECT_LINKS, {"ids": pids}, {})]  # the handle's past goes back
 
 
 # --- migrations (files only) -----------------------------------------------------------------------------------

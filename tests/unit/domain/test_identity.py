@@ -236,3 +236,34 @@ def test_keys_of_customer():
              ("facebook:bob", ident("facebook:bob", "C1"))]
     assert keys_of_customer(items, "C1") == ["twitter:bob", "facebook:bob"]
     assert keys_of_customer(items, "C9") == []
+
+
+# --- manual links -------------------------------------------------------------------------------------------------
+
+def test_identity_key_of_what_an_operator_types():
+    from pipeline.domain.identity import identity_key_of
+
+    assert identity_key_of("twitter", " @BobSmith ") == "twitter:bobsmith"
+    assert identity_key_of("Email", "Bob@Example.COM") == "email:bob@example.com"
+    for channel, handle, fragment in (("twitter", " @ ", "empty"), ("Twit ter", "bob", "lowercase word"),
+                                      ("email", "bob", "e-mail address")):
+        with pytest.raises(ValueError, match=fragment):
+            identity_key_of(channel, handle)
+
+
+def test_masking_keeps_enough_to_recognise():
+    from pipeline.domain.identity import mask_email, mask_key
+
+    assert mask_email("alice@example.com") == "a***@example.com"
+    assert mask_email("not-an-address") == "not-an-address"
+    assert mask_key("email:alice@example.com") == "email:a***@example.com"
+    assert mask_key("twitter:alice") == "twitter:alice"
+
+
+def test_linked_identity_carries_the_customer_attributes():
+    from pipeline.domain.identity import linked_identity
+
+    ident = linked_identity("twitter:bob", "C-2", tier=" Gold ", lifetime_value=12, followers=None, name="Bob",
+                            updated_at="2026-12-01T00:00:00.000Z")
+    assert (ident.key, ident.customer_id, ident.tier, ident.lifetime_value, ident.name) == \
+        ("twitter:bob", "C-2", "gold", 12.0, "Bob")
