@@ -26,6 +26,12 @@ DASHBOARD_CLIENTS = Gauge("socialpulse_dashboard_clients", "Pages connected to t
                           registry=REGISTRY)
 DASHBOARD_ACTIONS = Counter("socialpulse_dashboard_actions_total", "Alert actions sent from the dashboard", ["action"],
                             registry=REGISTRY)
+HTTP_INGEST = Counter("socialpulse_http_ingest_mentions_total",
+                      "Mentions posted to POST /api/mentions and acknowledged by the broker, by outcome "
+                      "(accepted: to mentions.raw, rejected: to mentions.deadletter)", ["outcome"], registry=REGISTRY)
+HTTP_INGEST_REFUSED = Counter("socialpulse_http_ingest_refused_total",
+                              "POST /api/mentions requests refused whole, by HTTP status", ["status"],
+                              registry=REGISTRY)
 
 
 def exposition() -> bytes:

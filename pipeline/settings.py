@@ -107,6 +107,20 @@ class Settings:
     dashboard_port: int = field(default=8080, metadata=_doc("Dashboard port."))
     dashboard_token: str = field(default="", metadata=_doc(
         "Token required by the dashboard. Empty: one is generated and printed at start.", secret=True))
+    ingest_token: str = field(default="", metadata=_doc(
+        "Bearer token(s) of POST /api/mentions (mentions over HTTP), comma separated: one per integrating service, "
+        "each with its own rate limit. Not the dashboard token. Empty: `up` generates one into "
+        "<data dir>/run/ingest.token; a `socialpulse dashboard` started by hand answers 503 (HTTP ingest off).",
+        secret=True))
+    ingest_max_bytes: int = field(default=1_048_576, metadata=_doc(
+        "Largest body of POST /api/mentions in bytes (after decompression); a larger one is refused with 413."))
+    ingest_max_items: int = field(default=5000, metadata=_doc(
+        "Most mentions in one POST /api/mentions; more are refused with 413 (split the body)."))
+    ingest_rate: float = field(default=2000.0, metadata=_doc(
+        "Mentions per second each ingest token may post, on average (a token bucket); past it: 429 with "
+        "Retry-After."))
+    ingest_burst: int = field(default=10000, metadata=_doc(
+        "Mentions each ingest token may post at once (the bucket's size); a body with more is refused with 413."))
     webhook_urls: str = field(default="", metadata=_doc("Comma-separated URLs that receive matching alerts as JSON POSTs."))
     webhook_min_severity: str = field(default="high", metadata=_doc("Lowest severity sent to webhooks."))
     webhook_brands: str = field(default="", metadata=_doc("Comma-separated brands sent to webhooks (empty: all)."))
@@ -237,6 +251,11 @@ def validate(s: Settings) -> None:
         raise bad("replication_factor", "expected at least 1")
     if s.sink_batch_size < 1 or s.process_batch_size < 1:
         raise bad("sink_batch_size" if s.sink_batch_size < 1 else "process_batch_size", "expected at least 1")
+    for name in ("ingest_max_bytes", "ingest_max_items", "ingest_burst"):
+        if getattr(s, name) < 1:
+            raise bad(name, "expected at least 1")
+    if not s.ingest_rate > 0:
+        raise bad("ingest_rate", "expected a positive number of mentions per second")
     if s.sink_flush_interval <= 0:
         raise bad("sink_flush_interval", "expected a positive number of seconds")
     if s.complaint_threshold is not None and not 0.0 <= s.complaint_threshold <= 1.0:

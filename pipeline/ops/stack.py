@@ -53,19 +53,16 @@ class Stack:
 
     def dashboard_token(self) -> str:
         """The configured token, else one generated once and kept (mode 0600) in the data dir."""
-        if self.s.dashboard_token:
-            return self.s.dashboard_token
-        path = Path(self.s.data_dir) / "run" / "dashboard.token"
-        try:
-            return path.read_text().strip()
-        except FileNotFoundError:
-            import secrets
+        return self.s.dashboard_token or _kept_token(self.run_dir / "dashboard.token")
 
-            path.parent.mkdir(parents=True, exist_ok=True)
-            token = secrets.token_urlsafe(24)
-            path.touch(mode=0o600)
-            path.write_text(token)
-            return token
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.s.data_dir) / "run"
+
+    def ingest_token(self) -> str:
+        """The configured ingest token(s) of POST /api/mentions, else one generated once and kept (mode 0600) in
+        `<data dir>/run/ingest.token`, like the dashboard's."""
+        return self.s.ingest_token or _kept_token(self.run_dir / "ingest.token")
 
     def dashboard_url(self) -> str:
         """URL that logs the browser in (sets the session cookie); shown on the user's terminal only."""
@@ -81,6 +78,7 @@ class Stack:
                               "set SOCIALPULSE_DASHBOARD_PORT.")
         env = settings_env(self.s)
         env["SOCIALPULSE_DASHBOARD_TOKEN"] = self.dashboard_token()
+        env["SOCIALPULSE_INGEST_TOKEN"] = self.ingest_token()
 
         def ready() -> bool:
             import urllib.request
@@ -138,6 +136,8 @@ class Stack:
             was = self.dashboard.pid()
             pid = self.start_dashboard()
             echo(f"dashboard   {'running' if was else 'started'}  {self.dashboard_url()}  pid {pid}")
+            where = "SOCIALPULSE_INGEST_TOKEN" if self.s.ingest_token else self.run_dir.resolve() / "ingest.token"
+            echo(f"http ingest POST {self.dashboard_url().split('?')[0]}api/mentions  token: {where}")
         echo(f"logs        {Path(self.s.data_dir).resolve() / 'run'}")
 
     def down(self, echo: Callable[[str], None]) -> None:
@@ -162,6 +162,20 @@ class Stack:
         dpid = self.dashboard.pid()
         out.append(ComponentStatus("dashboard", bool(dpid), dpid, f"{s.dashboard_host}:{s.dashboard_port}", True))
         return out
+
+
+def _kept_token(path: Path) -> str:
+    """The token kept in `path`, generated (and written with mode 0600) the first time."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(24)
+        path.touch(mode=0o600)
+        path.write_text(token)
+        return token
 
 
 def _healthy(ch: EmbeddedClickHouse) -> bool:

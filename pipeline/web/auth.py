@@ -5,7 +5,8 @@ Auth: `Authorization: Bearer <token>`, or the HttpOnly SameSite=Strict cookie se
 send headers). The cookie holds an HMAC of the token, not the token. Comparisons use `hmac.compare_digest`.
 The token and query strings are never logged (own access logger). Every response carries a strict CSP: the page
 builds its DOM with textContent only, because mention text is hostile input. /health and /metrics need no token:
-they carry no customer data and are meant for probes and Prometheus.
+they carry no customer data and are meant for probes and Prometheus. `POST /api/mentions` skips this check: it
+takes its own ingest tokens only (`ingest`), never the dashboard token or cookie.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from yarl import URL
 COOKIE_NAME = "socialpulse_dashboard"
 COOKIE_MAX_AGE = 7 * 24 * 3600
 OPEN_PATHS = frozenset({"/health", "/metrics"})
+#: POST here is checked by `ingest` against the ingest tokens instead (everything else on this path as usual).
+INGEST_PATH = "/api/mentions"
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; "
@@ -57,7 +60,7 @@ def auth_middleware(token: str) -> Callable:
 
     @web.middleware
     async def check(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or (request.path == INGEST_PATH and request.method == "POST"):
             return await handler(request)
         header = request.headers.get("Authorization", "")
         if header[:7].lower() == "bearer ":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import Any, Optional, Protocol
+from typing import Any, Optional, Protocol, Sequence
 
 import msgspec
 from aiohttp import web
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 SSE_KEEPALIVE_SECONDS = 15.0
 SSE_CLIENT_QUEUE = 1000
+#: (topic, key, value) of one record to produce (`LiveFeed.send_many`).
+OutRecord = tuple[str, Optional[bytes], bytes]
 
 
 def sse_event(name: str, payload: Any) -> bytes:
@@ -64,6 +66,7 @@ class LiveFeed(Protocol):
     def unsubscribe(self, sub: Subscriber) -> None: ...
     def close_all(self) -> None: ...
     async def send_action(self, action: AlertAction) -> None: ...
+    async def send_many(self, records: Sequence[OutRecord]) -> None: ...
 
 
 class FanOut:
@@ -111,13 +114,27 @@ class AlertFeed(FanOut, Service):
     async def send_action(self, action: AlertAction) -> None:
         await self._producer.send_and_wait(topics.ACTIONS, key=action.alert_id.encode(), value=encode(action))
 
+    async def send_many(self, records: Sequence[OutRecord]) -> None:
+        """Produce every (topic, key, value) in order; returns once the broker acknowledged all of them (acks=all),
+        raises the first failure (some records may have been written: the caller retries the whole)."""
+        pending: list[asyncio.Future] = []
+        try:
+            for topic, key, value in records:
+                pending.append(await self._producer.send(topic, value=value, key=key))
+        finally:  # every future awaited, also after a failed send: no "exception never retrieved"
+            results = await asyncio.gather(*pending, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
     async def on_start(self) -> None:
         from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
         from pipeline.adapters.kafka.config import aiokafka_config
 
         cfg = aiokafka_config(self.s)
-        producer = AIOKafkaProducer(**cfg, acks="all", request_timeout_ms=10_000)
+        # max_request_size: a mention of up to MAX_RAW_BYTES posted to /api/mentions, or its dead letter
+        producer = AIOKafkaProducer(**cfg, acks="all", request_timeout_ms=10_000, max_request_size=4 << 20)
         consumer = AIOKafkaConsumer(topics.ALERTS, topics.ACTIONS, **cfg, group_id=self.group_id,
                                     auto_offset_reset="latest", enable_auto_commit=False)
         try:

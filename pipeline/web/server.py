@@ -2,10 +2,12 @@
 KPI and sentiment queries from ClickHouse and turns the page's ack/resolve clicks into `alerts.actions` messages.
 This module wires the app (`create_web_app`) and serves it (`run_dashboard`); the parts live next to it:
 `auth` (token, cookie, security headers, access log), `feed` (Kafka tail, SSE fan-out, /api/stream),
-`api` (ClickHouse queries and the JSON handlers), `pages` (the page, /health, /metrics).
+`api` (ClickHouse queries and the JSON handlers), `pages` (the page, /health, /metrics), `ingest` (POST /api/mentions,
+with `ratelimit`).
 
 Endpoints (everything needs the token except /health and /metrics, which carry no customer data and are meant for
-probes and Prometheus; keep the dashboard on a loopback or private address, see `dashboard_host`):
+probes and Prometheus, and POST /api/mentions, which takes ingest tokens only; keep the dashboard on a loopback or
+private address, see `dashboard_host`):
 
   GET  /                          the page (static/index.html); `/?token=T` sets the session cookie, then redirects
   GET  /static/*                  app.js, style.css, favicon.svg
@@ -17,6 +19,9 @@ probes and Prometheus; keep the dashboard on a loopback or private address, see 
   GET  /api/kpis?brand=B          mentions/min and negative share over the last 5 min of processed_at, open alerts
   GET  /api/sentiment?hours=24    hourly average compound per brand (created_at), top brands by volume
   GET  /health, /metrics          liveness / Prometheus text format
+  POST /api/mentions              mentions over HTTP (JSON object, array or NDJSON) → mentions.raw, acknowledged by
+                                  the broker before `202 {"accepted", "rejected"}`; its own ingest tokens
+                                  (SOCIALPULSE_INGEST_TOKEN, not the dashboard's), limits and errors: docs/api.md
 
 Auth: `Authorization: Bearer <token>` or the session cookie set by `/?token=` (see `auth`). Every response carries
 a strict CSP: the page builds its DOM with textContent only, because mention text is hostile input.
@@ -34,6 +39,7 @@ from pipeline.web.api import (ALERT_VIEW_COLUMNS, FEED, QUERIES, SETTINGS, Queri
                               alert_view_from_row, kpis, list_alerts, sentiment, sentiment_series)
 from pipeline.web.auth import COOKIE_NAME, AccessLogger, add_security_headers, auth_middleware, install_log_redaction
 from pipeline.web.feed import AlertFeed, LiveFeed, Subscriber, sse_event, stream
+from pipeline.web.ingest import INGEST_PATH, MentionsEndpoint
 from pipeline.web.pages import STATIC_DIR, health, index, prometheus
 
 #: Imported from here by callers and tests (the names this module had before it was split).
@@ -78,6 +84,7 @@ def create_web_app(settings: Settings, token: str, *, feed: Optional[LiveFeed] =
     app.router.add_post("/api/alerts/{alert_id}/{action}", act)
     app.router.add_get("/api/kpis", kpis)
     app.router.add_get("/api/sentiment", sentiment)
+    app.router.add_post(INGEST_PATH, MentionsEndpoint(settings).post)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, show_index=False)
     return app
 

@@ -284,9 +284,9 @@ def test_redacted_shows_empty_secrets_as_empty():
     assert r["dashboard_token"] == ""
 
 
-def test_secret_fields_are_exactly_the_three_credentials():
+def test_secret_fields_are_exactly_the_credentials():
     secret = {f.name for f in fields(Settings) if f.metadata.get("secret")}
-    assert secret == {"clickhouse_password", "kafka_sasl_password", "dashboard_token"}
+    assert secret == {"clickhouse_password", "kafka_sasl_password", "dashboard_token", "ingest_token"}
 
 
 # --- reference documentation --------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ class StubFeed(FanOut):
         super().__init__()
         self.ready = asyncio.Event()
         self.actions: list[AlertAction] = []
+        self.records: list[tuple] = []
 
     async def start(self) -> None:
         self.ready.set()
@@ -41,6 +42,9 @@ class StubFeed(FanOut):
 
     async def send_action(self, action: AlertAction) -> None:
         self.actions.append(action)
+
+    async def send_many(self, records) -> None:
+        self.records.extend(records)
 
 
 def ch_row(alert_id: str = "complaint:00000000000000000001", text: str = HOSTILE) -> tuple:
