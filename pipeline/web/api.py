@@ -68,7 +68,7 @@ ORDER BY hour, brand
 
 # --- record → what the page shows --------------------------------------------------------------------------------
 
-def _iso(value: Any) -> str:
+def iso(value: Any) -> str:
     if isinstance(value, datetime):
         return to_iso(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
     return str(value)
@@ -79,12 +79,12 @@ def alert_view_from_row(row: Sequence[Any]) -> dict[str, Any]:
     v = dict(zip(ALERT_VIEW_COLUMNS, row))
     v["reasons"] = list(v["reasons"])
     v["channels_complained_on"] = list(v["channels_complained_on"])
-    v["created_at"] = _iso(v["created_at"])
+    v["created_at"] = iso(v["created_at"])
     v["is_prospect"] = bool(v["is_prospect"])
     for k in ("sentiment_compound", "complaint_score", "influence"):
         v[k] = round(float(v[k]), 3)
     v["customer_lifetime_value"] = float(v["customer_lifetime_value"])
-    v["window_start"] = _iso(v["window_start"]) if v["window_start"] is not None else None
+    v["window_start"] = iso(v["window_start"]) if v["window_start"] is not None else None
     v["top_mentions"] = [{"mention_id": m, "text": t, "sentiment_compound": round(float(c), 3)}
                          for m, t, c in v["top_mentions"]]
     return v
@@ -117,7 +117,7 @@ def sentiment_series(rows: Sequence[Sequence[Any]], max_brands: int = MAX_CHART_
     """Rows of SENTIMENT_SQL → [{brand, mentions, points: [{hour, avg, n}]}] for the busiest `max_brands` brands."""
     by_brand: dict[str, list[dict[str, Any]]] = {}
     for hour, brand, n, avg in rows:
-        by_brand.setdefault(brand, []).append({"hour": _iso(hour), "avg": round(float(avg), 4), "n": int(n)})
+        by_brand.setdefault(brand, []).append({"hour": iso(hour), "avg": round(float(avg), 4), "n": int(n)})
     totals = sorted(by_brand, key=lambda b: (-sum(p["n"] for p in by_brand[b]), b))[:max_brands]
     return [{"brand": b, "mentions": sum(p["n"] for p in by_brand[b]), "points": by_brand[b]} for b in totals]
 
@@ -171,7 +171,7 @@ QUERIES = web.AppKey("queries", object)
 SETTINGS = web.AppKey("settings", Settings)
 
 
-def _query_error(exc: Exception) -> web.Response:
+def query_error(exc: Exception) -> web.Response:
     log.warning("dashboard query failed: %s", type(exc).__name__)
     return web.json_response({"error": "ClickHouse unavailable"}, status=503)
 
@@ -181,7 +181,7 @@ async def fetch_snapshot(app: web.Application, limit: int) -> list[dict[str, Any
     return [alert_view_from_row(r) for r in rows]
 
 
-def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
     try:
         return max(lo, min(hi, int(request.query.get(name, default))))
     except ValueError:
@@ -194,9 +194,9 @@ def _brand_param(request: web.Request) -> str:
 
 async def list_alerts(request: web.Request) -> web.Response:
     try:
-        alerts = await fetch_snapshot(request.app, _int_param(request, "limit", SNAPSHOT_LIMIT, 1, 1000))
+        alerts = await fetch_snapshot(request.app, int_param(request, "limit", SNAPSHOT_LIMIT, 1, 1000))
     except Exception as exc:  # noqa: BLE001 - ClickHouse down is an answer, not a crash
-        return _query_error(exc)
+        return query_error(exc)
     return web.json_response({"alerts": alerts}, dumps=lambda o: encode(o).decode())
 
 
@@ -230,7 +230,7 @@ async def kpis(request: web.Request) -> web.Response:
     try:
         (m_rows, a_rows) = await asyncio.gather(q.execute(KPI_MENTIONS_SQL, params), q.execute(KPI_ALERTS_SQL, params))
     except Exception as exc:  # noqa: BLE001
-        return _query_error(exc)
+        return query_error(exc)
     mentions, negative, complaints = m_rows[0] if m_rows else (0, 0, 0)
     open_, critical, acked = a_rows[0] if a_rows else (0, 0, 0)
     return web.json_response({
@@ -243,10 +243,10 @@ async def kpis(request: web.Request) -> web.Response:
 
 
 async def sentiment(request: web.Request) -> web.Response:
-    hours = _int_param(request, "hours", 24, 1, 24 * 14)
+    hours = int_param(request, "hours", 24, 1, 24 * 14)
     try:
         rows = await request.app[QUERIES].execute(SENTIMENT_SQL, {"hours": hours, "brand": _brand_param(request)})
     except Exception as exc:  # noqa: BLE001
-        return _query_error(exc)
+        return query_error(exc)
     return web.json_response({"hours": hours, "series": sentiment_series(rows)},
                              dumps=lambda o: encode(o).decode())

@@ -1,6 +1,6 @@
-"""The dashboard page and the open probe endpoints: `/` (static/index.html; the files under /static/ are served
-by the router, see `server.create_web_app`), /health (liveness, and whether the live feed has joined) and /metrics
-(Prometheus text format)."""
+"""The dashboard pages and the open probe endpoints: `/` (static/index.html), `/customer` (static/customer.html);
+the files under /static/ are served by the router, see `server.create_web_app`; /health (liveness, and whether
+the live feed has joined) and /metrics (Prometheus text format)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,6 +15,10 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 async def index(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC_DIR / "index.html")
+
+
+async def customer_page(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC_DIR / "customer.html")
 
 
 async def health(request: web.Request) -> web.Response:

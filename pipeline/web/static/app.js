@@ -4,15 +4,6 @@
 "use strict";
 
 (function () {
-  const SEVERITIES = ["low", "medium", "high", "critical"];
-  const SEV_RANK = Object.fromEntries(SEVERITIES.map((s, i) => [s, i]));
-  const TYPE_LABELS = {
-    complaint: "Complaint",
-    repeat_complaint: "Repeat complaint",
-    cross_channel_complaint: "Cross-channel complaint",
-    vip_complaint: "VIP complaint",
-    spike: "Negative spike",
-  };
   const PALETTE = ["#4fa3ff", "#34c38f", "#f2c744", "#c084fc", "#ff8a3d", "#2dd4bf", "#f472b6", "#a3b1c2"];
   const MAX_ALERTS = 600;
   const KPI_EVERY_MS = 10000;
@@ -30,126 +21,12 @@
 
   const $ = (id) => document.getElementById(id);
 
-  // --- DOM helpers (textContent only) -----------------------------------------------------------------------
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const { SEVERITIES, SEV_RANK, el, money, pct, relTime, safeStatus, buildCard, customerLink, postAction } = window.SP;
 
   function svg(tag, attrs) {
     const node = document.createElementNS(SVG_NS, tag);
     for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
     return node;
-  }
-
-  function labelled(label, value, className) {
-    const span = el("span", className || "");
-    span.append(document.createTextNode(label + " "), el("b", "", value));
-    return span;
-  }
-
-  // --- formatting -----------------------------------------------------------------------------------------
-  const money = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-
-  function relTime(iso) {
-    const t = Date.parse(iso);
-    if (Number.isNaN(t)) return "";
-    const s = Math.max(0, Math.round((Date.now() - t) / 1000));
-    if (s < 45) return "just now";
-    if (s < 3600) return Math.round(s / 60) + " min ago";
-    if (s < 86400) return Math.round(s / 3600) + " h ago";
-    return Math.round(s / 86400) + " d ago";
-  }
-
-  function clockTime(iso) {
-    const d = new Date(iso);
-    return Number.isNaN(d.getTime()) ? "" : d.toLocaleString();
-  }
-
-  function pct(x) {
-    return x === null || x === undefined ? "–" : (x * 100).toFixed(x < 0.1 ? 1 : 0) + "%";
-  }
-
-  function safeSeverity(sev) {
-    return SEVERITIES.includes(sev) ? sev : "low";
-  }
-
-  function safeStatus(status) {
-    return ["open", "acked", "resolved"].includes(status) ? status : "open";
-  }
-
-  function customerLine(a) {
-    const cust = el("div", "alert-customer");
-    const who = a.is_prospect ? "prospect" : (a.customer_tier || "customer");
-    cust.append(labelled("Customer", who + (a.is_prospect ? "" : " · " + a.customer_id),
-                         a.type === "vip_complaint" ? "vip" : ""));
-    if (!a.is_prospect) cust.append(labelled("Value", money.format(a.customer_lifetime_value || 0)));
-    cust.append(labelled("Influence", Number(a.influence || 0).toFixed(2)));
-    cust.append(labelled("Prior complaints", a.prior_complaints + " in " + a.prior_window_days + " d"));
-    const channels = (a.channels_complained_on || []).join(", ");
-    if (channels) cust.append(labelled("Channels", channels));
-    cust.append(labelled("Sentiment", Number(a.sentiment_compound || 0).toFixed(2)));
-    return cust;
-  }
-
-  // --- alert cards ----------------------------------------------------------------------------------------
-  function buildCard(a) {
-    const sev = safeSeverity(a.severity);
-    const status = safeStatus(a.status);
-    const card = el("article", "alert sev-" + sev + " status-" + status);
-    card.dataset.alertId = a.alert_id;
-    card.dataset.severity = sev;
-
-    const head = el("div", "alert-head");
-    head.append(el("span", "sev-chip sev-" + sev, sev));
-    head.append(el("span", "alert-type", TYPE_LABELS[a.type] || a.type));
-    if (a.brand) head.append(el("span", "alert-brand", a.brand));
-    head.append(el("span", "alert-channel", "on " + a.channel));
-    const time = el("time", "alert-time", relTime(a.created_at));
-    time.dateTime = a.created_at;
-    time.title = clockTime(a.created_at);
-    head.append(time);
-    head.append(el("span", "status-chip status-" + status, status));
-    if (a.assignee) head.append(el("span", "alert-channel", "→ " + a.assignee));
-    card.append(head);
-
-    // A spike is about a brand and an hour: its context is that hour's most negative mentions.
-    if (a.type === "spike" && a.top_mentions && a.top_mentions.length) {
-      const top = el("ol", "alert-top");
-      for (const t of a.top_mentions) {
-        const li = el("li", "", t.text);
-        li.title = t.mention_id + " · compound " + Number(t.sentiment_compound).toFixed(2);
-        top.append(li);
-      }
-      card.append(top);
-    } else {
-      card.append(el("p", "alert-text", a.text));
-    }
-
-    if (a.reasons && a.reasons.length) {
-      const reasons = el("ul", "alert-reasons");
-      for (const r of a.reasons) reasons.append(el("li", "", r));
-      card.append(reasons);
-    }
-
-    if (a.type !== "spike") card.append(customerLine(a));
-
-    const actions = el("div", "alert-actions");
-    const ack = el("button", "ack", status === "acked" ? "Acked" : "Ack");
-    ack.type = "button";
-    ack.disabled = status !== "open" || state.pending.has(a.alert_id);
-    ack.addEventListener("click", () => act(a.alert_id, "ack"));
-    const resolve = el("button", "resolve", status === "resolved" ? "Resolved" : "Resolve");
-    resolve.type = "button";
-    resolve.disabled = status === "resolved" || state.pending.has(a.alert_id);
-    resolve.addEventListener("click", () => act(a.alert_id, "resolve"));
-    actions.append(ack, resolve);
-    card.append(actions);
-
-    if (state.fresh.delete(a.alert_id)) card.classList.add("fresh");
-    return card;
   }
 
   function visible(a) {
@@ -180,7 +57,8 @@
     const nodes = list.map((a) => {
       let card = state.cards.get(a.alert_id);
       if (!card) {
-        card = buildCard(a);
+        card = buildCard(a, { pending: state.pending.has(a.alert_id), fresh: state.fresh.delete(a.alert_id),
+                              onAct: act });
         state.cards.set(a.alert_id, card);
       }
       return card;
@@ -236,17 +114,10 @@
     state.pending.add(alertId);
     state.cards.delete(alertId);
     renderAlerts();
-    const by = $("f-by").value.trim();
     try {
-      const resp = await fetch("/api/alerts/" + encodeURIComponent(alertId) + "/" + action, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(by ? { by: by } : {}),
-      });
-      if (resp.status === 401) return unauthorized();
-      if (!resp.ok) throw new Error("HTTP " + resp.status);
-      applyAction(await resp.json());
+      const done = await postAction(alertId, action, $("f-by").value.trim());
+      if (done === null) return unauthorized();
+      applyAction(done);
       hideBanner("action");
       setTimeout(loadKpis, 2000);  // the sink needs a moment to write the new status
     } catch (err) {
@@ -341,6 +212,34 @@
       hideBanner("kpis");
     } catch (err) {
       $("k-updated").textContent = "stale (" + err.message + ")";
+    }
+  }
+
+  // --- advocates and detractors (customer value over 30 days) ---------------------------------------------
+  function personItem(p) {
+    const li = el("li", p.advocacy >= 0 ? "advocate" : "detractor");
+    li.dataset.customerId = p.customer_id;
+    li.append(customerLink(p.customer_id, p.customer_id), el("span", "muted", p.is_prospect ? "prospect" : p.tier));
+    li.append(el("span", "reach", (p.advocacy > 0 ? "+" : "") + money.format(p.advocacy) + " reach"));
+    li.title = p.positive + " positive · " + p.negative + " negative of " + p.mentions + " mentions · referral value " +
+               money.format(p.referral_value) + (p.is_prospect ? "" : " · lifetime value " + money.format(p.lifetime_value));
+    return li;
+  }
+
+  async function loadAdvocates() {
+    if (stopped) return;
+    try {
+      const resp = await fetch("/api/advocates?days=30&limit=5", { credentials: "same-origin" });
+      if (resp.status === 401) return unauthorized();
+      if (!resp.ok) throw new Error("HTTP " + resp.status);
+      const v = await resp.json();
+      for (const [id, people] of [["advocates", v.advocates], ["detractors", v.detractors]]) {
+        const items = (people || []).map(personItem);
+        $(id).replaceChildren(...(items.length ? items : [el("li", "muted", "nobody yet")]));
+      }
+      document.body.dataset.advocates = String((v.advocates || []).length + (v.detractors || []).length);
+    } catch (err) {
+      $("advocates").replaceChildren(el("li", "muted", "unavailable (" + err.message + ")"));
     }
   }
 
@@ -491,8 +390,10 @@
     connect();
     loadKpis();
     loadChart();
+    loadAdvocates();
     setInterval(loadKpis, KPI_EVERY_MS);
     setInterval(loadChart, CHART_EVERY_MS);
+    setInterval(loadAdvocates, CHART_EVERY_MS);
     // Relative times ("3 min ago") drift: refresh them in place every 30 s.
     setInterval(() => {
       for (const t of document.querySelectorAll("time.alert-time")) t.textContent = relTime(t.dateTime);
