@@ -19,6 +19,11 @@ private address, see `dashboard_host`):
   GET  /api/kpis?brand=B          mentions/min and negative share over the last 5 min of processed_at, open alerts
   GET  /api/sentiment?hours=24    hourly average compound per brand (created_at), top brands by volume
   GET  /health, /metrics          liveness / Prometheus text format
+  GET  /customer#<id>             the customer 360 page (static/customer.html); its API is in `customers`:
+  GET  /api/customers?q=Q         search by customer id, handle or e-mail (e-mail addresses masked in all answers)
+  GET  /api/customers/{id}        profile, value, identities, open alerts, timeline across channels, link history
+  POST /api/customers/{id}/link   a prospect's identities → a customer (`customers link`, audited)
+  GET  /api/advocates?days=30     top advocates and detractors (docs/customer_value.md)
   POST /api/mentions              mentions over HTTP (JSON object, array or NDJSON) → mentions.raw, acknowledged by
                                   the broker before `202 {"accepted", "rejected"}`; its own ingest tokens
                                   (SOCIALPULSE_INGEST_TOKEN, not the dashboard's), limits and errors: docs/api.md
@@ -40,7 +45,8 @@ from pipeline.web.api import (ALERT_VIEW_COLUMNS, FEED, QUERIES, SETTINGS, Queri
 from pipeline.web.auth import COOKIE_NAME, AccessLogger, add_security_headers, auth_middleware, install_log_redaction
 from pipeline.web.feed import AlertFeed, LiveFeed, Subscriber, sse_event, stream
 from pipeline.web.ingest import INGEST_PATH, MentionsEndpoint
-from pipeline.web.pages import STATIC_DIR, health, index, prometheus
+from pipeline.web import customers
+from pipeline.web.pages import STATIC_DIR, customer_page, health, index, prometheus
 
 #: Imported from here by callers and tests (the names this module had before it was split).
 __all__ = ["ALERT_VIEW_COLUMNS", "COOKIE_NAME", "AccessLogger", "AlertFeed", "LiveFeed", "QueryRunner", "Subscriber",
@@ -84,6 +90,11 @@ def create_web_app(settings: Settings, token: str, *, feed: Optional[LiveFeed] =
     app.router.add_post("/api/alerts/{alert_id}/{action}", act)
     app.router.add_get("/api/kpis", kpis)
     app.router.add_get("/api/sentiment", sentiment)
+    app.router.add_get("/customer", customer_page)
+    app.router.add_get("/api/customers", customers.search)
+    app.router.add_get("/api/customers/{customer_id}", customers.customer)
+    app.router.add_post("/api/customers/{customer_id}/link", customers.link)
+    app.router.add_get("/api/advocates", customers.advocates)
     app.router.add_post(INGEST_PATH, MentionsEndpoint(settings).post)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, show_index=False)
     return app
