@@ -17,11 +17,13 @@ import pytest
 from pipeline.adapters.clickhouse.client import client
 from pipeline.adapters.clickhouse.migrations import apply_migrations, migration_files, pending_migrations, quote_database
 from pipeline.adapters.clickhouse.queries import QUERIES, run_query
-from pipeline.domain.identity import prospect_id
+from pipeline.adapters.clickhouse.value_sql import ADVOCATES_SQL
+from pipeline.domain.identity import engagement_of, prospect_id
 from pipeline.contract.records import (Alert, AlertAction, ComplaintInfo, CustomerContext, EnrichedMention, Identity,
                               PriorComplaints)
 from pipeline.adapters.clickhouse.writer import ClickHouseWriter, WriterStopped, erase_customer
 from pipeline.domain.sentiment import Sentiment, label_for
+from pipeline.domain.value import CustomerValue, MentionReach, customer_values
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -56,7 +58,8 @@ def iso(dt: datetime) -> str:
 def mention(source_id: str, at: str, *, channel: str = "twitter", author: str = "bob", brand: Optional[str] = "acme",
             customer_id: str = "C-1", compound: float = 0.0, complaint: bool = False, influence: float = 0.25,
             followers: int = 100, tier: str = "standard", lifetime_value: float = 0.0, prospect: bool = False,
-            processed_at: str = "2026-11-16T00:00:00Z", text: Optional[str] = None) -> EnrichedMention:
+            processed_at: str = "2026-11-16T00:00:00Z", text: Optional[str] = None,
+            metadata: Optional[dict] = None) -> EnrichedMention:
     return EnrichedMention(
         mention_id=f"{channel}:{source_id}", id=source_id, channel=channel, author=author,
         text=text or f"text of {source_id}", created_at=at,
@@ -66,7 +69,7 @@ def mention(source_id: str, at: str, *, channel: str = "twitter", author: str = 
                                  influence=influence),
         complaint=ComplaintInfo(is_complaint=complaint, score=0.75 if complaint else 0.125,
                                 cues=["refund"] if complaint else []),
-        processed_at=processed_at, brand=brand, author_followers=followers)
+        processed_at=processed_at, brand=brand, author_followers=followers, metadata=metadata)
 
 
 def alert(alert_id: str, m: EnrichedMention, *, severity: str = "high", type_: str = "complaint",
@@ -108,7 +111,7 @@ def test_migrations_apply_once_and_rerun_is_a_noop(clickhouse_settings):
             assert "non_replicated_deduplication_window = 1000" in ddl, t
         for v in ("v_mentions", "v_alerts_current", "v_sentiment_hourly", "v_complaint_rate",
                   "v_open_alerts_by_brand", "v_word_of_mouth", "v_share_of_voice", "v_community_health",
-                  "v_customer_timeline"):
+                  "v_customer_timeline", "v_customer_value", "v_customer_value_between"):
             assert tables[v] == "View", v
         cols = dict(c.execute("SELECT name, type FROM system.columns WHERE database = currentDatabase() "
                               "AND table = 'mentions'"))
@@ -410,6 +413,7 @@ P_ERIN = prospect_id("instagram:erin")
 C1 = dict(customer_id="C-1", tier="gold", lifetime_value=5000.0)
 C2 = dict(customer_id="C-2", tier="standard", lifetime_value=50000.0)
 C3 = dict(customer_id="C-3", tier="platinum", lifetime_value=200.0)
+FOLLOWERS = {"C-1": 500, "C-2": 2000, "C-3": 0}  # the customers' follower counts in the CRM
 
 
 def fixture_mentions() -> dict[str, EnrichedMention]:
@@ -420,15 +424,16 @@ def fixture_mentions() -> dict[str, EnrichedMention]:
         "m1": M("m1", "2026-11-15T09:10:00Z", author="alice", compound=-0.5, complaint=True, influence=0.5, **C1),
         "m2": M("m2", "2026-11-15T09:40:00Z", channel="email", author="alice@example.com", compound=-0.75,
                 complaint=True, **C1),
-        "m3": M("m3", "2026-11-15T10:05:00Z", compound=0.5, **C2),
+        "m3": M("m3", "2026-11-15T10:05:00Z", compound=0.5, metadata={"likes": 40, "shares": 10, "url": "x"}, **C2),
         "m15": M("m15", "2026-11-15T09:50:00Z", compound=0.25, **C2),
         "m4": M("m4", "2026-11-14T12:00:00Z", author="carol", brand="globex", compound=-0.25, complaint=True, **C3),
         "m5": M("m5", "2026-11-13T08:00:00Z", channel="email", author="carol@example.com", brand="globex",
                 compound=-0.5, complaint=True, **C3),
         "m6": M("m6", "2026-11-15T11:00:00Z", author="dave", customer_id=P_DAVE, prospect=True, compound=-0.75,
-                influence=0.75, followers=50_000),
+                influence=0.75, followers=50_000, metadata={"retweets": 250}),
         "m7": M("m7", "2026-11-15T11:30:00Z", channel="instagram", author="erin", brand="globex",
-                customer_id=P_ERIN, prospect=True, compound=0.75, influence=0.125),
+                customer_id=P_ERIN, prospect=True, compound=0.75, influence=0.125, followers=800,
+                metadata={"likes": 12, "comments": 3.9, "shares": True, "replies": -2}),
         "m8": M("m8", "2026-11-12T10:00:00Z", channel="facebook", author="alice.fb", customer_id=P_ALICE_FB,
                 prospect=True, compound=-0.5, complaint=True),
         "m9": M("m9", "2026-11-10T10:00:00Z", brand="globex", compound=0.0, **C2),
@@ -436,7 +441,7 @@ def fixture_mentions() -> dict[str, EnrichedMention]:
         "m16": M("m16", "2026-11-11T14:00:00Z", channel="instagram", author="erin", brand="globex",
                  customer_id=P_ERIN, prospect=True, compound=0.0),
         # the week before
-        "m11": M("m11", "2026-11-03T10:00:00Z", compound=0.5, **C2),
+        "m11": M("m11", "2026-11-03T10:00:00Z", compound=0.5, metadata={"likes": 6000, "retweets": 1500}, **C2),
         "m12": M("m12", "2026-11-04T10:00:00Z", author="dave", customer_id=P_DAVE, prospect=True, compound=-0.25),
         "m13": M("m13", "2026-11-05T10:00:00Z", author="carol", brand="globex", compound=0.25, **C3),
         "m17": M("m17", "2026-11-08T10:00:00Z", compound=0.5, **C2),
@@ -453,14 +458,16 @@ def analytics(clickhouse_settings):
     ms = fixture_mentions()
     w.upsert_prospects([("facebook:alice.fb", P_ALICE_FB), ("twitter:dave", P_DAVE), ("instagram:erin", P_ERIN)],
                        "p")
-    w.upsert_identities([(k, Identity(key=k, customer_id=cid, tier=tier, lifetime_value=ltv, name=name))
-                         for k, cid, tier, ltv, name in (
-                             ("twitter:alice", "C-1", "gold", 5000.0, "Alice"),
-                             ("email:alice@example.com", "C-1", "gold", 5000.0, "Alice"),
-                             ("facebook:alice.fb", "C-1", "gold", 5000.0, "Alice"),
-                             ("twitter:bob", "C-2", "standard", 50000.0, "Bob"),
-                             ("twitter:carol", "C-3", "platinum", 200.0, "Carol"),
-                             ("email:carol@example.com", "C-3", "platinum", 200.0, "Carol"))], "i")
+    w.upsert_identities([(k, Identity(key=k, customer_id=cust["customer_id"], tier=cust["tier"],
+                                      lifetime_value=cust["lifetime_value"], followers=FOLLOWERS[cust["customer_id"]],
+                                      name=name))
+                         for k, cust, name in (
+                             ("twitter:alice", C1, "Alice"),
+                             ("email:alice@example.com", C1, "Alice"),
+                             ("facebook:alice.fb", C1, "Alice"),
+                             ("twitter:bob", C2, "Bob"),
+                             ("twitter:carol", C3, "Carol"),
+                             ("email:carol@example.com", C3, "Carol"))], "i")
     # a stale version of m3 (thought to be a complaint), then everything twice under different tokens
     stale = msgspec.structs.replace(ms["m3"], processed_at="2026-11-15T10:05:01Z",
                                 complaint=ComplaintInfo(is_complaint=True, score=0.75, cues=["refund"]))
@@ -558,6 +565,19 @@ EXPECTED: dict[str, list[tuple]] = {
         (dt("2026-11-15 09:40:00"), "alert", "email", "acme", "negative", True, "vip_complaint / critical", "open",
          "text of m2"),
     ],
+    "top_advocates": [
+        ("C-2", False, "standard", 50000.0, 71530.0, 17550, 5, 0, 19550, dt("2026-11-15 10:05:00")),
+        (P_ERIN, True, "prospect", 0.0, 5623.5, 815, 1, 0, 915, dt("2026-11-15 11:30:00")),
+    ],
+    "valuable_customers_turning_detractors": [
+        ("C-2", "standard", 50000.0, 11500, 6050, 1.0, 0.75, 18630.0, 0, dt("2026-11-15 10:05:00")),
+        ("C-1", "gold", 5000.0, 0, -1500, None, -1.0, -16100.0, 3, dt("2026-11-15 09:40:00")),
+        ("C-3", "platinum", 200.0, 100, -200, 1.0, -1.0, -1380.0, 2, dt("2026-11-14 12:00:00")),
+    ],
+    "clv_vs_crv_quadrant": [
+        ("champions", 1, 50000.0, 71530.0, 17550, ["C-2"], 5000.0, 0.0),
+        ("misers", 2, 5200.0, -17250.0, -1600, ["C-3", "C-1"], 5000.0, 0.0),
+    ],
 }
 
 
@@ -586,3 +606,101 @@ def test_views_agree_with_the_fixture(analytics):
                      "AND day = '2026-11-15'") == approx_rows([(5, 2, 0.4)])
     assert c.execute("SELECT distinct_authors, distinct_customers, distinct_prospects FROM v_word_of_mouth "
                      "WHERE brand = 'acme' AND day = '2026-11-15'") == [(4, 2, 1)]
+
+
+# --- customer value (v_customer_value, docs/customer_value.md) -------------------------------------------------
+# Reach per fixture mention: C-1's (also m8, made as the prospect P_ALICE_FB) 500 each (Alice's 500 followers);
+# C-2's 2000 (Bob's followers) + engagement: m3 2050, m11 9500; C-3's 100; P_DAVE m6 50,250, m12 100; P_ERIN
+# m7 815 (800 followers, 12 likes, 3.9 comments → 3), m16/m14 100. Value per reached person: 0.0005 × average
+# CLV (5000 + 50000 + 200) / 3 = 9.2.
+
+def reference_values(start: Optional[str] = None, end: Optional[str] = None) -> dict[str, CustomerValue]:
+    """pipeline/domain/value.py on the fixture: what the views must answer."""
+    ms = [m for m in fixture_mentions().values()
+          if (start is None or m.created_at >= start) and (end is None or m.created_at < end)]
+    customers = {c["customer_id"]: (c["lifetime_value"], FOLLOWERS[c["customer_id"]]) for c in (C1, C2, C3)}
+    return customer_values(customers, [(m.customer_id, MentionReach.of(m)) for m in ms], links={P_ALICE_FB: "C-1"})
+
+
+def value_rows(c, sql: str, params: Optional[dict] = None) -> dict[str, CustomerValue]:
+    rows = c.execute(f"SELECT customer_id, lifetime_value, referral_value, advocacy, mentions, positive, negative, "
+                     f"reach FROM {sql}", params or {})
+    return {r[0]: CustomerValue(*r) for r in rows}
+
+
+def approx_values(values: dict[str, CustomerValue]) -> dict[str, CustomerValue]:
+    return {k: dataclasses.replace(v, referral_value=pytest.approx(v.referral_value, abs=1e-6))
+            for k, v in values.items()}
+
+
+def test_customer_value_views_equal_the_python_reference(analytics):
+    c = analytics
+    assert (P_ALICE_FB, "C-1") in c.execute("SELECT prospect_id, customer_id FROM prospect_links FINAL")
+    every = reference_values()
+    assert set(every) == {"C-1", "C-2", "C-3", P_DAVE, P_ERIN}
+    assert value_rows(c, "v_customer_value") == approx_values(every)
+    week = reference_values("2026-11-09T00:00:00Z", "2026-11-16T00:00:00Z")
+    assert value_rows(c, "v_customer_value_between(start = %(s)s, end = %(e)s)",
+                      {"s": "2026-11-09 00:00:00", "e": "2026-11-16 00:00:00"}) == approx_values(week)
+    assert every["C-1"] == CustomerValue("C-1", 5000.0, pytest.approx(9.2 * -2 * 500 * (0.5 + 0.75 + 0.5)),
+                                         advocacy=-1500, mentions=3, positive=0, negative=3, reach=1500)
+
+
+def test_customer_value_columns_for_customers_prospects_and_the_silent(analytics):
+    rows = analytics.execute(
+        "SELECT customer_id, is_prospect, tier, influence, first_seen, last_seen "
+        "FROM v_customer_value_between(start = '2026-10-01 00:00:00', end = '2026-11-09 00:00:00') "
+        "ORDER BY customer_id")
+    assert rows == approx_rows(sorted([
+        ("C-1", False, "gold", 0.45, None, None),  # silent in the period: the CRM's influence (500 followers)
+        ("C-2", False, "standard", 0.25, dt("2026-11-03 10:00:00"), dt("2026-11-08 10:00:00")),
+        ("C-3", False, "platinum", 0.25, dt("2026-11-05 10:00:00"), dt("2026-11-05 10:00:00")),
+        (P_DAVE, True, "prospect", 0.25, dt("2026-11-04 10:00:00"), dt("2026-11-04 10:00:00")),
+        (P_ERIN, True, "prospect", 0.25, dt("2026-10-20 10:00:00"), dt("2026-10-20 10:00:00")),
+    ], key=lambda r: r[0]))
+
+
+def test_valuable_customers_turning_detractors_respects_value_and_tiers(analytics):
+    rows = run_query(analytics, "valuable_customers_turning_detractors", min_lifetime_value=100000.0,
+                     tiers=("platinum",))
+    assert [r[0] for r in rows] == ["C-3"]
+    rows = run_query(analytics, "valuable_customers_turning_detractors", min_drop=10**6)
+    assert [r[0] for r in rows] == ["C-1", "C-3"]  # C-2 fell by 5,450 people but is still an advocate
+
+
+def test_clv_vs_crv_quadrant_at_given_splits(analytics):
+    assert run_query(analytics, "clv_vs_crv_quadrant", clv_split=1000.0, crv_split=-2000.0) == approx_rows([
+        ("champions", 1, 50000.0, 71530.0, 17550, ["C-2"], 1000.0, -2000.0),
+        ("affluents", 1, 5000.0, -16100.0, -1500, ["C-1"], 1000.0, -2000.0),
+        ("advocates", 1, 200.0, -1150.0, -100, ["C-3"], 1000.0, -2000.0),
+    ])
+
+
+def test_dashboard_advocates_sql_lists_advocates_then_detractors(analytics):
+    rows = analytics.execute(ADVOCATES_SQL, {"start": "2026-11-01 00:00:00", "end": "2026-12-01 00:00:00",
+                                             "limit": 2})
+    assert rows == approx_rows([
+        ("C-2", False, "standard", 50000.0, 71530.0, 17550, 6, 5, 0, 19550),
+        (P_ERIN, True, "prospect", 0.0, 5623.5, 815, 2, 1, 0, 915),
+        (P_DAVE, True, "prospect", 0.0, -693910.0, -50350, 2, 0, 2, 50350),
+        ("C-1", False, "gold", 5000.0, -16100.0, -1500, 3, 0, 3, 1500),
+    ])
+
+
+ENGAGEMENT_CASES = [None, {}, {"likes": 5}, {"likes": True}, {"likes": "7"}, {"likes": -3}, {"likes": 2.9},
+                    {"likes": 10**13}, {"shares": 1e20}, {"retweets": 18446744073709551615}, {"likes": None},
+                    {"comments": [1]}, {"replies": {"n": 3}}, {"retweets": 0}, {"x": {"likes": 5}}, {"Likes": 5},
+                    {"likes": 3, "shares": 4, "retweets": 5, "comments": 6, "replies": 7, "views": 100},
+                    {"likes": 0.5, "shares": 1.5, "text": "likes: 9"}]
+
+
+def test_reach_engagement_in_sql_mirrors_engagement_of(db):
+    s, c = db
+    w = ClickHouseWriter(s)
+    ms = [mention(str(i), "2026-11-15T10:00:00Z", customer_id=f"P-{i}", prospect=True, followers=10 * i,
+                  compound=0.5, metadata=meta) for i, meta in enumerate(ENGAGEMENT_CASES)]
+    w.insert_mentions(ms, "engagement")
+    w.close()
+    reach = dict(c.execute("SELECT customer_id, reach FROM v_customer_value"))
+    assert reach == {m.customer_id: m.author_followers + engagement_of(m.metadata) for m in ms}
+    assert reach["P-7"] == 70 + 10**12 and reach["P-16"] == 160 + 25

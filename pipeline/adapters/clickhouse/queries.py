@@ -1,8 +1,9 @@
 """The questions analysts ask, with the ClickHouse SQL that answers each (the source of docs/queries.md).
 
-`python -m pipeline.adapters.clickhouse.queries > docs/queries.md` regenerates the document; a test keeps both in sync and runs every
-query against a fixture data set. Parameters are `%(name)s` placeholders filled by clickhouse-driver; times are
-UTC strings 'YYYY-MM-DD HH:MM:SS[.fff]' (`run_query` also accepts datetimes).
+`python -m pipeline.adapters.clickhouse.queries > docs/queries.md` regenerates the document; a test keeps both in
+sync and runs every query against a fixture data set (the customer value SQL lives in value_sql.py). Parameters are
+`%(name)s` placeholders filled by clickhouse-driver; times are UTC strings 'YYYY-MM-DD HH:MM:SS[.fff]' (`run_query`
+also accepts datetimes).
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Mapping
+
+from pipeline.adapters.clickhouse.value_sql import QUADRANT_SQL, TOP_ADVOCATES_SQL, TURNING_DETRACTORS_SQL
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,35 @@ SELECT
 FROM v_customer_timeline(customer_id = %(customer_id)s)
 ORDER BY at, kind = 'alert', ref_id
 """),
+    AnalystQuery(
+        name="top_advocates",
+        question="Who were this month's top advocates?",
+        notes="Advocacy = people reached by positive mentions − by negative ones; referral value = what that word "
+              "of mouth is worth (docs/customer_value.md). Prospects count: praise from a non-customer is a lead.",
+        params={"start": "2026-11-01 00:00:00", "end": "2026-12-01 00:00:00", "limit": 10},
+        sql=TOP_ADVOCATES_SQL),
+    AnalystQuery(
+        name="valuable_customers_turning_detractors",
+        question="Which valuable customers are turning into detractors?",
+        notes="`start` … `end` against `previous_start` … `start` (give both periods the same length): valuable "
+              "customers (lifetime value ≥ `min_lifetime_value` or tier in `tiers`) who spoke in the recent "
+              "period and whose advocacy went from ≥ 0 to below 0, or fell by at least `min_drop` people; net "
+              "sentiment = (positive − negative) / mentions, empty without mentions.",
+        params={"previous_start": "2026-11-02 00:00:00", "start": "2026-11-09 00:00:00",
+                "end": "2026-11-16 00:00:00", "min_lifetime_value": 10000.0, "tiers": ("gold", "platinum"),
+                "min_drop": 1000},
+        sql=TURNING_DETRACTORS_SQL),
+    AnalystQuery(
+        name="clv_vs_crv_quadrant",
+        question="Where do customers sit on CLV vs CRV?",
+        notes="Kumar's quadrants of customers (prospects left out): champions (high CLV, high CRV), affluents (high "
+              "CLV, low CRV), advocates (low CLV, high CRV), misers (low, low). High = above the split: "
+              "`clv_split` defaults (NULL) to the median lifetime value, `crv_split` to the median referral value "
+              "of the period but at least 0 (a negative referral value is never high). Per quadrant: customers, "
+              "sums, and the five customers with the highest CLV + CRV; empty quadrants are not listed.",
+        params={"start": "2026-11-01 00:00:00", "end": "2026-12-01 00:00:00", "clv_split": None,
+                "crv_split": None},
+        sql=QUADRANT_SQL),
 )
 
 BY_NAME: dict[str, AnalystQuery] = {q.name: q for q in QUERIES}
@@ -235,6 +267,8 @@ def run_query(client: Any, name: str, **params: Any) -> list[tuple]:
 
 
 def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
     if isinstance(value, str):
         return f"'{value}'"
     if isinstance(value, tuple):
@@ -259,6 +293,11 @@ _VIEWS = (
                            "mentions and distinct people by customers vs prospects"),
     ("v_customer_timeline", "parameterized: `v_customer_timeline(customer_id = 'C-1')` — every mention and alert "
                             "of the customer (also as a prospect)"),
+    ("v_customer_value", "one row per customer, and per prospect with mentions: customer_id, is_prospect, tier, "
+                         "lifetime_value, referral_value, advocacy, mentions, positive, negative, reach, influence, "
+                         "first_seen, last_seen (docs/customer_value.md)"),
+    ("v_customer_value_between", "parameterized: `v_customer_value_between(start = '2026-11-01 00:00:00', end = "
+                                 "'2026-12-01 00:00:00')` — v_customer_value over the mentions of a period"),
 )
 
 
