@@ -41,6 +41,9 @@ from pipeline.web.auth import INGEST_PATH
 from pipeline.web.feed import OutRecord
 from pipeline.web.ratelimit import Clock, RateLimiter, retry_after
 
+#: What `server` wires: the route (INGEST_PATH, defined beside the auth exemption) and its handler.
+__all__ = ["INGEST_PATH", "MentionsEndpoint", "split_body", "triage"]
+
 log = logging.getLogger(__name__)
 
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonl",
@@ -200,6 +203,13 @@ class MentionsEndpoint:
         except TooLarge:
             return _error(413, f"body larger than {s.ingest_max_bytes} bytes (SOCIALPULSE_INGEST_MAX_BYTES): "
                                "split it into several requests")
+        except (web.RequestPayloadError, ConnectionError):
+            # The body is unreadable: nothing more to drain (aiohttp would re-raise its error into its own log while
+            # draining), and the connection closes after the reply (its stream is not at a request boundary).
+            request.content.feed_eof()
+            resp = _error(400, "could not read the body: an interrupted upload, or not the Content-Encoding it claims")
+            resp.force_close()
+            return resp
         try:
             items = split_body(body, request.content_type)
         except BadBody as exc:

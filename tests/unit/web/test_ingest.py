@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import stat
 
@@ -251,7 +252,7 @@ def test_no_ingest_token_configured_means_ingest_is_off():
     assert status == 503 and reply["error"] == "HTTP ingest is off: set SOCIALPULSE_INGEST_TOKEN"
 
 
-def test_a_body_past_the_cap_is_a_413_declared_or_streamed():
+def test_a_body_past_the_cap_is_a_413_declared_or_streamed(caplog):
     big = encode_array([doc(i) for i in range(40)])
     assert len(big) > 2000
 
@@ -270,6 +271,7 @@ def test_a_body_past_the_cap_is_a_413_declared_or_streamed():
     assert declared[0] == 413 and "larger than 2000 bytes" in declared[1]["error"]
     assert streamed[0] == 413 and "SOCIALPULSE_INGEST_MAX_BYTES" in streamed[1]["error"]
     assert (fits, produced) == (202, 1)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_bodies_past_the_default_64_kib_of_the_other_routes_are_fine():
@@ -280,6 +282,27 @@ def test_bodies_past_the_default_64_kib_of_the_other_routes_are_fine():
         return (await post(client, body, content_type="application/x-ndjson"))[:2]
 
     assert run(scenario) == (202, {"accepted": 100, "rejected": []})
+
+
+def test_gzip_bodies_are_read_and_capped_decompressed_and_bad_gzip_is_a_400(caplog):
+    import gzip
+
+    body = b"\n".join(line(doc(i)) for i in range(30))
+
+    async def scenario(client, feed):
+        headers = {**bearer(INGEST_A, "application/x-ndjson"), "Content-Encoding": "gzip"}
+        ok = await client.post("/api/mentions", data=gzip.compress(body[:1500]), headers=headers)
+        over = await client.post("/api/mentions", data=gzip.compress(body), headers=headers)
+        bad = await client.post("/api/mentions", data=b"\x1f\x8b not gzip", headers=headers)
+        return [(r.status, await r.json()) for r in (ok, over, bad)]
+
+    ok, over, bad = run(scenario, ingest_max_bytes=2000)
+    assert len(body) > 2000 and len(gzip.compress(body)) < 2000
+    assert ok[0] == 202 and ok[1]["accepted"] >= 1
+    assert over[0] == 413
+    assert bad == (400, {"error": "could not read the body: an interrupted upload, or not the Content-Encoding it "
+                                  "claims"})
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []  # no traceback logged
 
 
 def test_too_many_items_is_a_413_saying_to_split():
