@@ -21,6 +21,9 @@ REFERRAL_CONVERSION = 0.0005
 #: How much more a negative mention persuades than a positive one of the same reach and strength (assumed, from
 #: the word-of-mouth literature: bad experiences are retold more and weigh more). Also in 004_customer_value.sql.
 NEGATIVE_WEIGHT = 2.0
+#: Channels whose messages nobody else reads (an e-mail, a support ticket): they count as mentions and for their
+#: sentiment, but reach no one, so they add nothing to reach, advocacy or referral value. Also in the SQL.
+PRIVATE_CHANNELS = frozenset({"email", "support"})
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,18 @@ class MentionReach:
     sentiment_compound: float  # in [-1, 1]; its absolute value is the strength
     author_followers: int = 0
     engagement: int = 0  # likes + shares + retweets + comments + replies (identity.engagement_of)
+    channel: str = "twitter"
 
     @classmethod
     def of(cls, m: EnrichedMention) -> "MentionReach":
-        return cls(m.sentiment.label, m.sentiment.compound, m.author_followers or 0, engagement_of(m.metadata))
+        return cls(m.sentiment.label, m.sentiment.compound, m.author_followers or 0, engagement_of(m.metadata),
+                   m.channel)
 
     def reach(self, customer_followers: int = 0) -> int:
-        """People the mention reached: the larger follower count (the mention's, the customer's) + engagement."""
+        """People the mention reached: the larger follower count (the mention's, the customer's) + engagement;
+        0 on a private channel."""
+        if self.channel in PRIVATE_CHANNELS:
+            return 0
         return max(self.author_followers, customer_followers) + self.engagement
 
     @property

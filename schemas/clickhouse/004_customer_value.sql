@@ -4,7 +4,8 @@
 -- Per mention m of a person (also the mentions a customer made while still a prospect: prospect_links):
 --   engagement_m = likes + shares + retweets + comments + replies in m.metadata (numbers > 0, each capped at 10^12,
 --                  truncated to an integer; anything else ignored) = pipeline/domain/identity.py engagement_of
---   reach_m      = greatest(m.author_followers, the customer's followers in `customers`) + engagement_m
+--   reach_m      = greatest(m.author_followers, the customer's followers in `customers`) + engagement_m, and 0 on
+--                  a private channel (email, support: value.py PRIVATE_CHANNELS; nobody else reads them)
 --   strength_m   = abs(m.sentiment_compound)
 -- Per person: positive / negative = mentions labelled so; reach = Σ reach_m over all mentions;
 --   advocacy       = Σ_positive reach_m − Σ_negative reach_m                          (people reached, net)
@@ -73,7 +74,8 @@ FULL OUTER JOIN
             o.sentiment_label                                                 AS sentiment_label,
             o.influence                                                       AS influence,
             o.created_at                                                      AS created_at,
-            greatest(o.author_followers, f.followers) + o.engagement           AS reach_m,
+            if(o.channel IN ('email', 'support'), toUInt64(0),
+               greatest(o.author_followers, f.followers) + o.engagement)         AS reach_m,
             abs(toFloat64(o.sentiment_compound))                              AS strength_m
         FROM
         (
@@ -86,7 +88,7 @@ FULL OUTER JOIN
                          ['likes', 'shares', 'retweets', 'comments', 'replies']) AS engagement
             FROM
             (
-                SELECT customer_id, is_prospect, customer_tier, customer_lifetime_value, sentiment_label,
+                SELECT channel, customer_id, is_prospect, customer_tier, customer_lifetime_value, sentiment_label,
                        sentiment_compound, influence, created_at, author_followers, metadata
                 FROM mentions FINAL
                 WHERE created_at >= {start:DateTime64(3, 'UTC')} AND created_at < {end:DateTime64(3, 'UTC')}

@@ -571,12 +571,12 @@ EXPECTED: dict[str, list[tuple]] = {
     ],
     "valuable_customers_turning_detractors": [
         ("C-2", "standard", 50000.0, 11500, 6050, 1.0, 0.75, 18630.0, 0, dt("2026-11-15 10:05:00")),
-        ("C-1", "gold", 5000.0, 0, -1500, None, -1.0, -16100.0, 3, dt("2026-11-15 09:40:00")),
-        ("C-3", "platinum", 200.0, 100, -200, 1.0, -1.0, -1380.0, 2, dt("2026-11-14 12:00:00")),
+        ("C-1", "gold", 5000.0, 0, -1000, None, -1.0, -9200.0, 3, dt("2026-11-15 09:40:00")),
+        ("C-3", "platinum", 200.0, 100, -100, 1.0, -1.0, -460.0, 2, dt("2026-11-14 12:00:00")),
     ],
     "clv_vs_crv_quadrant": [
         ("champions", 1, 50000.0, 71530.0, 17550, ["C-2"], 5000.0, 0.0),
-        ("misers", 2, 5200.0, -17250.0, -1600, ["C-3", "C-1"], 5000.0, 0.0),
+        ("misers", 2, 5200.0, -9430.0, -1000, ["C-3", "C-1"], 5000.0, 0.0),
     ],
 }
 
@@ -642,8 +642,9 @@ def test_customer_value_views_equal_the_python_reference(analytics):
     week = reference_values("2026-11-09T00:00:00Z", "2026-11-16T00:00:00Z")
     assert value_rows(c, "v_customer_value_between(start = %(s)s, end = %(e)s)",
                       {"s": "2026-11-09 00:00:00", "e": "2026-11-16 00:00:00"}) == approx_values(week)
-    assert every["C-1"] == CustomerValue("C-1", 5000.0, pytest.approx(9.2 * -2 * 500 * (0.5 + 0.75 + 0.5)),
-                                         advocacy=-1500, mentions=3, positive=0, negative=3, reach=1500)
+    # m1 (twitter) and m8 (facebook, as a prospect) reach the CRM's 500 followers; the e-mail m2 reaches nobody
+    assert every["C-1"] == CustomerValue("C-1", 5000.0, pytest.approx(9.2 * -2 * 500 * (0.5 + 0.5)),
+                                         advocacy=-1000, mentions=3, positive=0, negative=3, reach=1000)
 
 
 def test_customer_value_columns_for_customers_prospects_and_the_silent(analytics):
@@ -671,8 +672,8 @@ def test_valuable_customers_turning_detractors_respects_value_and_tiers(analytic
 def test_clv_vs_crv_quadrant_at_given_splits(analytics):
     assert run_query(analytics, "clv_vs_crv_quadrant", clv_split=1000.0, crv_split=-2000.0) == approx_rows([
         ("champions", 1, 50000.0, 71530.0, 17550, ["C-2"], 1000.0, -2000.0),
-        ("affluents", 1, 5000.0, -16100.0, -1500, ["C-1"], 1000.0, -2000.0),
-        ("advocates", 1, 200.0, -1150.0, -100, ["C-3"], 1000.0, -2000.0),
+        ("affluents", 1, 5000.0, -9200.0, -1000, ["C-1"], 1000.0, -2000.0),
+        ("advocates", 1, 200.0, -230.0, 0, ["C-3"], 1000.0, -2000.0),
     ])
 
 
@@ -683,7 +684,7 @@ def test_dashboard_advocates_sql_lists_advocates_then_detractors(analytics):
         ("C-2", False, "standard", 50000.0, 71530.0, 17550, 6, 5, 0, 19550),
         (P_ERIN, True, "prospect", 0.0, 5623.5, 815, 2, 1, 0, 915),
         (P_DAVE, True, "prospect", 0.0, -693910.0, -50350, 2, 0, 2, 50350),
-        ("C-1", False, "gold", 5000.0, -16100.0, -1500, 3, 0, 3, 1500),
+        ("C-1", False, "gold", 5000.0, -9200.0, -1000, 3, 0, 3, 1000),
     ])
 
 

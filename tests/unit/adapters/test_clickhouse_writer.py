@@ -383,8 +383,8 @@ def test_docs_queries_md_matches_the_code():
         "regenerate: python -m pipeline.adapters.clickhouse.queries > docs/queries.md"
 
 
-def test_ten_named_questions():
-    assert len(QUERIES) == 10 and len({q.name for q in QUERIES}) == 10
+def test_thirteen_named_questions():
+    assert len(QUERIES) == 13 and len({q.name for q in QUERIES}) == 13
 
 
 def test_ids_are_queried_in_chunks_below_max_query_size():
