@@ -24,7 +24,7 @@ from pipeline.settings import Settings
 
 from .conftest import produce, wait_for_rows
 from .dashboard_thread import DashboardThread
-from .test_dashboard_browser import CHROMIUM_FLAGS, chromium_or_skip
+from .test_dashboard_browser import ARTIFACTS, CHROMIUM_FLAGS, chromium_or_skip
 
 pytestmark = pytest.mark.integration
 
@@ -200,14 +200,20 @@ def test_customer_page_search_timeline_ack_and_link_in_chromium(s, brand, tmp_pa
                 assert wait_for_rows(s, "SELECT status FROM alerts FINAL WHERE alert_id = %(a)s", {"a": alert_id},
                                      [("acked",)], timeout=90) == [("acked",)]
 
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "customer.png"), full_page=True)
+
                 # A prospect's page links it to the customer (the same path as `customers link`).
                 page.goto(f"{dashboard.url}customer#{pid}")
                 page.wait_for_selector(f'body[data-profile="{pid}"]', timeout=30_000)
-                assert page.locator("#p-kind").inner_text() == "prospect"
+                assert page.locator("#p-kind").text_content() == "prospect"
                 page.fill("#f-by", "ann")
                 page.fill("#link-target", cid)
                 page.click("#link-go")
                 page.wait_for_selector(f'#link-result[data-linked="{cid}"]', timeout=30_000)
+                page.goto(f"{dashboard.url}")
+                page.wait_for_selector("body[data-advocates]", timeout=30_000)
+                page.screenshot(path=str(ARTIFACTS / "dashboard-advocates.png"))
             finally:
                 browser.close()
     finally:
