@@ -116,6 +116,8 @@ def run_dashboard(settings: Settings, *, port: Optional[int] = None, echo: Calla
     else:
         echo(f"socialpulse dashboard: {url}?token={token}")
         echo("(token generated for this run; set SOCIALPULSE_DASHBOARD_TOKEN to keep one across restarts)")
+    echo(f"HTTP ingest: POST {url}api/mentions " + ("(Bearer <SOCIALPULSE_INGEST_TOKEN>)" if settings.ingest_token
+                                                    else "is off: set SOCIALPULSE_INGEST_TOKEN to take mentions"))
     if settings.dashboard_host not in LOOPBACK_HOSTS:
         echo(f"warning: listening on {settings.dashboard_host} over plain HTTP; put it behind TLS before exposing it")
     from pipeline.adapters.net import PortInUse, port_bindable

@@ -156,6 +156,11 @@
       if (done === null) return showBanner("Not signed in: open the URL printed by `socialpulse dashboard`.");
       const a = (state.profile.open_alerts || []).find((x) => x.alert_id === alertId);
       if (a && done.status) a.status = done.status;
+      for (const item of document.querySelectorAll("#p-timeline li.tl-alert")) {
+        if (item.dataset.ref !== alertId || !done.status) continue;
+        const chip = item.querySelector(".status-chip");
+        if (chip) { chip.textContent = done.status; chip.className = "status-chip status-" + safeStatus(done.status); }
+      }
       hideBanner();
     } catch (err) {
       showBanner("Could not " + action + " the alert (" + err.message + "). Try again.");
