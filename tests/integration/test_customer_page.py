@@ -25,7 +25,7 @@ from pipeline.settings import Settings
 
 from .conftest import produce, wait_for_rows
 from .dashboard_thread import DashboardThread
-from .test_dashboard_browser import ARTIFACTS, CHROMIUM_FLAGS, chromium_or_skip
+from .test_dashboard_browser import ARTIFACTS, chromium_or_skip, signed_in_page
 
 pytestmark = pytest.mark.integration
 
@@ -143,8 +143,7 @@ def test_cli_link_moves_a_prospects_history_is_audited_and_unlinks(s, brand, tmp
 
 
 def test_customer_page_search_timeline_ack_and_link_in_chromium(s, brand, tmp_path):
-    chromium = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
+    chromium_or_skip()  # before loading data: a machine without Chromium skips at once
 
     cid = "C-" + uuid.uuid4().hex[:8]
     handle, email = f"robin_{brand}", f"robin.{brand}@example.com"
@@ -168,65 +167,57 @@ def test_customer_page_search_timeline_ack_and_link_in_chromium(s, brand, tmp_pa
     dashboard = DashboardThread(dataclasses.replace(s, dashboard_token=token, ingest_token=ingest), token)
     dashboard.start()
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 1000})
-                page.goto(f"{dashboard.url}?token={dashboard.token}")
-                page.wait_for_selector("body[data-snapshot]", timeout=30_000)
+        with signed_in_page(f"{dashboard.url}?token={dashboard.token}", width=1280) as page:
+            # The live page: the advocates panel leads to the customer; a complaint posted over HTTP arrives
+            # as a card (by SSE, no reload) that leads there too.
+            page.locator(f'#advocates li[data-customer-id="{cid}"]').wait_for(timeout=30_000)
+            assert post_mentions(dashboard.url, ingest, [complaint]) == (202, {"accepted": 1, "rejected": []})
+            card = page.locator(f'article.alert[data-alert-id="{alert_id}"]')
+            card.wait_for(timeout=90_000)
+            wait_for_rows(s, "SELECT count() FROM mentions FINAL WHERE brand = %(b)s", {"b": brand}, [(4,)])
+            wait_for_rows(s, "SELECT count() FROM alerts FINAL WHERE alert_id = %(a)s", {"a": alert_id}, [(1,)])
+            card.locator("a.customer-link").click()
+            page.wait_for_selector(f'body[data-profile="{cid}"]', timeout=30_000)
 
-                # The live page: the advocates panel leads to the customer; a complaint posted over HTTP arrives
-                # as a card (by SSE, no reload) that leads there too.
-                page.locator(f'#advocates li[data-customer-id="{cid}"]').wait_for(timeout=30_000)
-                assert post_mentions(dashboard.url, ingest, [complaint]) == (202, {"accepted": 1, "rejected": []})
-                card = page.locator(f'article.alert[data-alert-id="{alert_id}"]')
-                card.wait_for(timeout=90_000)
-                wait_for_rows(s, "SELECT count() FROM mentions FINAL WHERE brand = %(b)s", {"b": brand}, [(4,)])
-                wait_for_rows(s, "SELECT count() FROM alerts FINAL WHERE alert_id = %(a)s", {"a": alert_id}, [(1,)])
-                card.locator("a.customer-link").click()
-                page.wait_for_selector(f'body[data-profile="{cid}"]', timeout=30_000)
+            # Search by e-mail (any case): one match opens the profile.
+            page.goto(f"{dashboard.url}customer")
+            page.fill("#q", email.upper())
+            page.click("#search-go")
+            page.wait_for_selector(f'body[data-profile="{cid}"]', timeout=30_000)
+            content = page.locator("main").inner_text()
+            assert email not in content and "r***@example.com" in content  # masked, also inside the text
+            assert page.locator("#p-tier").inner_text() == "gold"
+            assert page.locator("#p-ltv").inner_text().replace(",", "").replace("\u202f", "") == "7500"
+            assert page.locator("#p-advocacy").inner_text().startswith("+")
+            assert page.locator("#p-first").inner_text() != "–"
+            channels = set(page.locator("#p-identities tbody td:first-child").all_inner_texts())
+            assert channels == {"email", "twitter"}
+            kinds = page.locator("#p-timeline li.tl").evaluate_all("els => els.map(e => e.dataset.kind)")
+            assert kinds.count("mention") == 3 and kinds.count("alert") == 1, kinds
+            times = page.locator("#p-timeline li.tl time").evaluate_all("els => els.map(e => e.dateTime)")
+            assert times == sorted(times, reverse=True)  # newest first
 
-                # Search by e-mail (any case): one match opens the profile.
-                page.goto(f"{dashboard.url}customer")
-                page.fill("#q", email.upper())
-                page.click("#search-go")
-                page.wait_for_selector(f'body[data-profile="{cid}"]', timeout=30_000)
-                content = page.locator("main").inner_text()
-                assert email not in content and "r***@example.com" in content  # masked, also inside the text
-                assert page.locator("#p-tier").inner_text() == "gold"
-                assert page.locator("#p-ltv").inner_text().replace(",", "").replace("\u202f", "") == "7500"
-                assert page.locator("#p-advocacy").inner_text().startswith("+")
-                assert page.locator("#p-first").inner_text() != "–"
-                channels = set(page.locator("#p-identities tbody td:first-child").all_inner_texts())
-                assert channels == {"email", "twitter"}
-                kinds = page.locator("#p-timeline li.tl").evaluate_all("els => els.map(e => e.dataset.kind)")
-                assert kinds.count("mention") == 3 and kinds.count("alert") == 1, kinds
-                times = page.locator("#p-timeline li.tl time").evaluate_all("els => els.map(e => e.dateTime)")
-                assert times == sorted(times, reverse=True)  # newest first
+            # Ack from the customer page reaches ClickHouse.
+            own = page.locator(f'#p-alerts article.alert[data-alert-id="{alert_id}"]')
+            own.locator("button.ack").click()
+            own.locator(".status-chip.status-acked").wait_for(timeout=15_000)
+            assert wait_for_rows(s, "SELECT status FROM alerts FINAL WHERE alert_id = %(a)s", {"a": alert_id},
+                                 [("acked",)], timeout=90) == [("acked",)]
 
-                # Ack from the customer page reaches ClickHouse.
-                own = page.locator(f'#p-alerts article.alert[data-alert-id="{alert_id}"]')
-                own.locator("button.ack").click()
-                own.locator(".status-chip.status-acked").wait_for(timeout=15_000)
-                assert wait_for_rows(s, "SELECT status FROM alerts FINAL WHERE alert_id = %(a)s", {"a": alert_id},
-                                     [("acked",)], timeout=90) == [("acked",)]
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "customer.png"), full_page=True)
 
-                ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / "customer.png"), full_page=True)
-
-                # A prospect's page links it to the customer (the same path as `customers link`).
-                page.goto(f"{dashboard.url}customer#{pid}")
-                page.wait_for_selector(f'body[data-profile="{pid}"]', timeout=30_000)
-                assert page.locator("#p-kind").text_content() == "prospect"
-                page.fill("#f-by", "ann")
-                page.fill("#link-target", cid)
-                page.click("#link-go")
-                page.wait_for_selector(f'#link-result[data-linked="{cid}"]', timeout=30_000)
-                page.goto(f"{dashboard.url}")
-                page.wait_for_selector("body[data-advocates]", timeout=30_000)
-                page.screenshot(path=str(ARTIFACTS / "dashboard-advocates.png"))
-            finally:
-                browser.close()
+            # A prospect's page links it to the customer (the same path as `customers link`).
+            page.goto(f"{dashboard.url}customer#{pid}")
+            page.wait_for_selector(f'body[data-profile="{pid}"]', timeout=30_000)
+            assert page.locator("#p-kind").text_content() == "prospect"
+            page.fill("#f-by", "ann")
+            page.fill("#link-target", cid)
+            page.click("#link-go")
+            page.wait_for_selector(f'#link-result[data-linked="{cid}"]', timeout=30_000)
+            page.goto(f"{dashboard.url}")
+            page.wait_for_selector("body[data-advocates]", timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-advocates.png"))
     finally:
         dashboard.stop()
     assert wait_for_rows(s, "SELECT customer_id, `by`, source FROM identity_links FINAL WHERE prospect_id = %(p)s",

@@ -171,23 +171,14 @@ def test_same_spike_alerts_in_order_and_with_partitions_a_day_apart(own_stack):
 def dashboard_shows_spikes(stack, brands: list[str]) -> None:
     """The stack's dashboard in a real Chromium: every spike is on the page with its hour's top mentions (spikes
     come first in the snapshot, so newer complaint alerts do not push them off the page)."""
-    from tests.integration.test_dashboard_browser import CHROMIUM_FLAGS, chromium_or_skip
+    from tests.integration.test_dashboard_browser import signed_in_page
 
-    chromium = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
+    with signed_in_page(stack.dashboard_url()) as page:
+        cards = page.locator("article.alert", has=page.locator(".alert-top li"))
+        cards.first.wait_for(timeout=30_000)
+        assert cards.count() == 2 * len(brands)
+        texts = " ".join(cards.all_inner_texts())
+        for brand in brands:
+            assert brand in texts
+        assert cards.first.locator(".alert-top li").count() == 5
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.goto(stack.dashboard_url())
-            page.wait_for_selector("body[data-snapshot]", timeout=30_000)
-            cards = page.locator("article.alert", has=page.locator(".alert-top li"))
-            cards.first.wait_for(timeout=30_000)
-            assert cards.count() == 2 * len(brands)
-            texts = " ".join(cards.all_inner_texts())
-            for brand in brands:
-                assert brand in texts
-            assert cards.first.locator(".alert-top li").count() == 5
-        finally:
-            browser.close()
