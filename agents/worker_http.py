@@ -1,4 +1,5 @@
-"""Worker web routes: /metrics (Prometheus) and /health on the worker's own port."""
+"""Worker web routes: /metrics (Prometheus) and /health on the worker's own port, and nothing else (faust's own
+views are off: they would show table contents to anyone on the host)."""
 from __future__ import annotations
 
 from pipeline import metrics
@@ -8,6 +9,7 @@ from pipeline.runtime.app import Pipeline
 
 def register(p: Pipeline) -> None:
     app = p.app
+    faust_compat.only_own_views(app)  # /health and /metrics only: no /router/, /table/ (table contents), "/"
 
     @app.page("/metrics")
     async def prometheus(web, request):

@@ -99,6 +99,13 @@ def create_app(s: Settings) -> Pipeline:
         web_host=s.worker_host,
         web_port=s.worker_port,
         web_in_thread=False,
+        # faust's own views (/router/, /table/ with table contents, /graph/, /stats/…) stay off: the worker's web
+        # server answers /health and /metrics only (agents/worker_http.py); see also faust_compat.only_own_views.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
         datadir=str(s.data_dir / "faust"),
         autodiscover=False,
         logging_config=None,

@@ -363,3 +363,15 @@ def require_memory_store(app: Any) -> None:
     if not store.startswith("memory:"):
         raise CompatError(f"the worker's tables need faust's in-memory store (store='memory://'), not {store!r}: "
                           "pipeline/runtime/table_batch.py writes the store directly")
+
+
+def only_own_views(app: Any) -> None:
+    """Drop faust's built-in web views (the settings turn most off, but its production index at "/" has no
+    switch), so the worker's web server serves the pages the app registers and nothing else."""
+    manager = getattr(app.web, "blueprints", None)
+    enabled = getattr(manager, "_enabled", None)
+    if not isinstance(enabled, list) or getattr(manager, "applied", True):
+        raise CompatError("faust's web blueprint manager changed or was applied already: check "
+                           "pipeline/runtime/faust_compat.only_own_views against the installed faust")
+    enabled[:] = [(prefix, bp) for prefix, bp in enabled
+                  if not (isinstance(bp, str) and bp.startswith("faust.web.apps."))]

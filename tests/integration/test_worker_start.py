@@ -116,3 +116,21 @@ def test_a_data_dir_that_cannot_be_created_is_one_line_not_a_traceback(tmp_path)
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr + out.stdout
     assert f"cannot create the data dir {Path(blocker / 'data').resolve()}" in out.stderr
+
+
+def test_the_worker_web_server_answers_health_and_metrics_only(running_stack, s):
+    """faust's own views are off: /router/ and /table/ (table contents) and the rest answer 404 to anyone."""
+    import urllib.error
+
+    base = f"http://{s.worker_host}:{s.worker_port}"
+    assert get(base + "/health")[0] == 200
+    status, body = get(base + "/metrics")
+    assert status == 200 and "socialpulse_" in body
+    for path in ("/router/", "/table/", "/table/detect_history/", "/", "/graph/", "/stats/", "/assignment/",
+                 "/performance/"):
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as r:
+                status = r.status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        assert status == 404, path

@@ -129,3 +129,16 @@ def test_tables_must_use_the_memory_store():
     require_memory_store(faust.App("sp-test-mem", store="memory://", autodiscover=False))
     with pytest.raises(CompatError, match="in-memory store"):
         require_memory_store(faust.App("sp-test-rocks", store="rocksdb://", autodiscover=False))
+
+
+def test_the_worker_app_serves_none_of_fausts_own_views(tmp_path):
+    """build_worker leaves only the app's own pages: no /router/, /table/ (table contents), /graph/, /stats/, "/"."""
+    from agents import build_worker
+    from pipeline.settings import Settings
+
+    p = build_worker(Settings(data_dir=tmp_path))
+    enabled = p.app.web.blueprints._enabled
+    assert [bp for _, bp in enabled if isinstance(bp, str) and bp.startswith("faust.")] == []
+    with pytest.raises(faust_compat.CompatError, match="blueprint manager"):
+        p.app.web.blueprints.applied = True
+        faust_compat.only_own_views(p.app)
