@@ -35,6 +35,7 @@ class Sample(msgspec.Struct):
     mentions_rows: int  # ClickHouse `mentions` rows (unmerged versions included)
     table_mb: dict[str, float]
     lag: dict[str, int]  # consumer group → messages not yet committed (all its topics)
+    drained: bool = False  # taken after the producer stopped and the pipeline drained
 
 
 class Verdict(msgspec.Struct):
@@ -76,7 +77,7 @@ def markdown(samples: Sequence[Sample], verdict: Verdict) -> str:
     head = ["minute", "produced", "RSS worker 1 / 2 (MB)", "mentions rows", *(f"{t} MB" for t in tables), "lag"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for x in samples:
-        row = [f"{x.minute:.0f}", f"{x.produced:,}", " / ".join(f"{r:.0f}" for r in x.rss_mb), f"{x.mentions_rows:,}",
+        row = [f"{x.minute:.1f}" + (" (drained)" if x.drained else ""), f"{x.produced:,}", " / ".join(f"{r:.0f}" for r in x.rss_mb), f"{x.mentions_rows:,}",
                *(f"{x.table_mb.get(t, 0.0):.1f}" for t in tables), f"{sum(x.lag.values()):,}"]
         out.append("| " + " | ".join(row) + " |")
     v = verdict
@@ -163,7 +164,7 @@ def run_soak(base: Settings, echo: Callable[[str], None], *, minutes: float = 20
         producer.close()
         echo("producer done; draining …")
         left = wait_drained(s, timeout=600)
-        samples.append(_sample(s, c, started, total, pids))
+        samples.append(msgspec.structs.replace(_sample(s, c, started, total, pids), drained=True))
         c.disconnect()
         verdict = summarise(samples[:-1] or samples, minutes=minutes, rate=rate, lag_final=sum(left.values()))
         return samples, verdict

@@ -33,8 +33,8 @@ def test_a_leak_or_a_growing_backlog_is_named():
 def test_markdown_has_a_row_per_minute_and_the_verdict():
     run = samples([(300, 310)] * 3, [10, 20, 30])
     text = markdown(run, summarise(run, minutes=3, rate=1000, lag_final=0))
-    assert len([line for line in text.splitlines() if line[:3] in ("| 1", "| 2", "| 3")]) == 3
-    assert "| 2 | 120,000 | 300 / 310 | 118,000 | 0.5 | 8.0 | 20 |" in text
+    assert len([line for line in text.splitlines() if line[:4] in ("| 1.", "| 2.", "| 3.")]) == 3
+    assert "| 2.0 | 120,000 | 300 / 310 | 118,000 | 0.5 | 8.0 | 20 |" in text
     assert "flat" in text and "no growth" in text
     with pytest.raises(ValueError, match="at least 3"):
         summarise(run[:2], minutes=2, rate=1000, lag_final=0)
