@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -44,7 +43,9 @@ def common_options(fn: Callable) -> Callable:
             settings = load_settings(**overrides)
         except SettingsError as exc:
             raise UserError(str(exc)) from None
-        _configure_logging(settings)
+        from pipeline.ops.logsetup import configure_logging
+
+        configure_logging(settings)
         try:
             return fn(settings, *args, **kwargs)
         except UserError:
@@ -72,16 +73,6 @@ def _is_connection_error(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover
         NetworkError = OSError  # type: ignore[misc,assignment]
     return isinstance(exc, (NoBrokersAvailable, KafkaError, NetworkError, ConnectionError, TimeoutError))
-
-
-def _configure_logging(s: Settings) -> None:
-    level = {"warn": "WARNING", "crit": "CRITICAL"}.get(s.log_level.lower(), s.log_level.upper())
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
-    # Client libraries log every refused connection attempt (e.g. while a server starts) at ERROR: we report
-    # outages ourselves, once, so keep theirs for debug runs only.
-    quiet = logging.DEBUG if level == "DEBUG" else logging.CRITICAL
-    for noisy in ("kafka", "aiokafka", "clickhouse_driver"):
-        logging.getLogger(noisy).setLevel(quiet)
 
 
 @click.group(context_settings=CONTEXT)
@@ -379,18 +370,28 @@ def eval_complaints(file: Path, threshold: Optional[float]) -> None:
     click.echo(render_report(report))
 
 
-@main.command(context_settings=CONTEXT)
+@main.group(context_settings=CONTEXT, invoke_without_command=True)
 @common_options
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Dashboard port [SOCIALPULSE_DASHBOARD_PORT, default 8080].")
 def dashboard(s: Settings, port: Optional[int]) -> None:
-    """Serve the live alerts page (SSE), KPIs and ack/resolve until Ctrl-C.
+    """Serve the live alerts page (SSE), KPIs and ack/resolve until Ctrl-C (`rotate-token`: a new token).
 
-    Binds SOCIALPULSE_DASHBOARD_HOST (127.0.0.1). Without SOCIALPULSE_DASHBOARD_TOKEN a token is generated and
-    printed once, in the URL to open."""
-    from pipeline.web.server import run_dashboard
+    Binds SOCIALPULSE_DASHBOARD_HOST (127.0.0.1). Token: SOCIALPULSE_DASHBOARD_TOKEN, else the one kept in
+    <data dir>/run/dashboard.token (made once, followed while running), printed in the URL to open."""
+    if click.get_current_context().invoked_subcommand is None:
+        from pipeline.web.server import run_dashboard
 
-    run_dashboard(s, port=port, echo=click.echo)
+        run_dashboard(s, port=port, echo=click.echo)
+
+
+@dashboard.command("rotate-token", context_settings=CONTEXT)
+@common_options
+def dashboard_rotate_token(s: Settings) -> None:
+    """Write a new token to <data dir>/run/dashboard.token; a running dashboard switches to it within seconds."""
+    from pipeline.ops.dashboard import rotate_token
+
+    click.echo("\n".join(rotate_token(s)))
 
 
 if __name__ == "__main__":

@@ -106,7 +106,27 @@ class Settings:
     dashboard_host: str = field(default="127.0.0.1", metadata=_doc("Bind address of the dashboard."))
     dashboard_port: int = field(default=8080, metadata=_doc("Dashboard port."))
     dashboard_token: str = field(default="", metadata=_doc(
-        "Token required by the dashboard. Empty: one is generated and printed at start.", secret=True))
+        "Token required by the dashboard. Empty: the one kept in <data dir>/run/dashboard.token (generated once, "
+        "mode 0600), which the running dashboard re-reads when it changes (`socialpulse dashboard rotate-token`).",
+        secret=True))
+    dashboard_session_ttl: int = field(default=43200, metadata=_doc(
+        "Seconds a dashboard session (the cookie set by /?token=) lasts; it is re-issued when a request comes after "
+        "half of that, so a page in use stays signed in and an idle one is signed out after this time."))
+    trusted_proxies: str = field(default="", metadata=_doc(
+        "IP addresses or CIDR networks (comma separated) of the TLS reverse proxies in front of the dashboard: "
+        "from these peers only, the first X-Forwarded-Proto and X-Forwarded-Host decide the cookie's Secure flag "
+        "and the origin of the page, and X-Forwarded-For the client address (per-client limits). Empty: trust none "
+        "(the headers are ignored)."))
+    dashboard_header_timeout: float = field(default=10.0, metadata=_doc(
+        "Seconds a client has to send a request's complete headers, from connecting or from the end of its previous "
+        "response (also how long an idle keep-alive connection stays open); then the connection is closed."))
+    dashboard_body_timeout: float = field(default=30.0, metadata=_doc(
+        "Seconds a client has to send a request's body once its headers arrived; then 408 and the connection is "
+        "closed."))
+    dashboard_max_streams: int = field(default=200, metadata=_doc(
+        "Most live streams (/api/stream, one per open page) the dashboard serves at once; more are refused with 503."))
+    dashboard_max_streams_per_client: int = field(default=10, metadata=_doc(
+        "Most live streams from one client address (see trusted_proxies behind a proxy); more are refused with 503."))
     ingest_token: str = field(default="", metadata=_doc(
         "Bearer token(s) of POST /api/mentions (mentions over HTTP), comma separated: one per integrating service, "
         "each with its own rate limit. Not the dashboard token. Empty: `up` generates one into "
@@ -143,6 +163,14 @@ class Settings:
     @property
     def kafka_port(self) -> int:
         return _port_of(self.kafka_bootstrap.split(",")[0], 9092)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Any, ...]:
+        """`trusted_proxies` as ip_network objects (an address is a /32 or /128); raises ValueError."""
+        import ipaddress
+
+        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",")
+                     if p.strip())
 
     @property
     def vip_tier_set(self) -> frozenset[str]:
@@ -254,6 +282,19 @@ def validate(s: Settings) -> None:
     for name in ("ingest_max_bytes", "ingest_max_items", "ingest_burst"):
         if getattr(s, name) < 1:
             raise bad(name, "expected at least 1")
+    for name in ("dashboard_max_streams", "dashboard_max_streams_per_client"):
+        if getattr(s, name) < 1:
+            raise bad(name, "expected at least 1")
+    if s.dashboard_session_ttl < 60:
+        raise bad("dashboard_session_ttl", "expected at least 60 seconds")
+    for name in ("dashboard_header_timeout", "dashboard_body_timeout"):
+        if not getattr(s, name) > 0:
+            raise bad(name, "expected a positive number of seconds")
+    try:
+        s.trusted_proxy_networks
+    except ValueError as exc:
+        raise bad("trusted_proxies", f"{exc}; expected IP addresses or networks like 10.0.0.0/8, comma separated") \
+            from None
     if not s.ingest_rate > 0:
         raise bad("ingest_rate", "expected a positive number of mentions per second")
     if s.sink_flush_interval <= 0:

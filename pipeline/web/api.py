@@ -41,6 +41,9 @@ WHERE status IN ('open', 'acked')
 ORDER BY type = 'spike' DESC, created_at DESC
 LIMIT %(limit)s
 """
+ALERT_EXISTS_SQL = """
+SELECT count() FROM alerts FINAL WHERE alert_id = %(id)s
+"""
 KPI_MENTIONS_SQL = f"""
 SELECT count() AS mentions,
        countIf(sentiment_label = 'negative') AS negative,
@@ -182,10 +185,13 @@ async def fetch_snapshot(app: web.Application, limit: int) -> list[dict[str, Any
 
 
 def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    """The integer query parameter `name` clamped to [lo, hi]; not an integer: 400 (parse parameters before the
+    `try` around a query, whose `except Exception` would turn this 400 into a 503)."""
     try:
         return max(lo, min(hi, int(request.query.get(name, default))))
     except ValueError:
-        raise web.HTTPBadRequest(text=f"{name} must be an integer") from None
+        raise web.HTTPBadRequest(text=encode({"error": f"{name} must be an integer from {lo} to {hi}"}).decode(),
+                                 content_type="application/json") from None
 
 
 def _brand_param(request: web.Request) -> str:
@@ -193,8 +199,9 @@ def _brand_param(request: web.Request) -> str:
 
 
 async def list_alerts(request: web.Request) -> web.Response:
+    limit = int_param(request, "limit", SNAPSHOT_LIMIT, 1, 1000)
     try:
-        alerts = await fetch_snapshot(request.app, int_param(request, "limit", SNAPSHOT_LIMIT, 1, 1000))
+        alerts = await fetch_snapshot(request.app, limit)
     except Exception as exc:  # noqa: BLE001 - ClickHouse down is an answer, not a crash
         return query_error(exc)
     return web.json_response({"alerts": alerts}, dumps=lambda o: encode(o).decode())
@@ -207,16 +214,24 @@ async def act(request: web.Request) -> web.Response:
     if not _ALERT_ID_RE.match(alert_id):
         return web.json_response({"error": "invalid alert id"}, status=400)
     by = "dashboard"
-    if request.can_read_body:
+    if request.body_exists:  # already read by auth.body_timeout_middleware
         try:
             body = await request.json()
         except (ValueError, UnicodeDecodeError):
             return web.json_response({"error": "body must be JSON"}, status=400)
         if isinstance(body, dict) and isinstance(body.get("by"), str) and body["by"].strip():
             by = body["by"].strip()[:80]
+    feed = request.app[FEED]
+    if not getattr(feed, "knows", lambda _: False)(alert_id):  # seen live: the sink may not have written it yet
+        try:
+            rows = await request.app[QUERIES].execute(ALERT_EXISTS_SQL, {"id": alert_id})
+        except Exception as exc:  # noqa: BLE001
+            return query_error(exc)
+        if not rows or not rows[0][0]:
+            return web.json_response({"error": f"no alert {alert_id}"}, status=404)
     record = AlertAction(alert_id=alert_id, action=action, by=by, at=to_iso(datetime.now(timezone.utc)))
     try:
-        await asyncio.wait_for(request.app[FEED].send_action(record), 15)
+        await asyncio.wait_for(feed.send_action(record), 15)
     except Exception as exc:  # noqa: BLE001
         log.warning("dashboard could not produce an action: %s", type(exc).__name__)
         return web.json_response({"error": "Kafka unavailable, try again"}, status=503)

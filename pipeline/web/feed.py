@@ -19,11 +19,16 @@ from pipeline.contract import topics
 from pipeline.contract.records import Alert, AlertAction
 from pipeline.settings import Settings
 from pipeline.web.api import FEED, SNAPSHOT_LIMIT, action_view, alert_view, fetch_snapshot
+from pipeline.web.auth import SESSION, still_authorized
 
 log = logging.getLogger(__name__)
 
 SSE_KEEPALIVE_SECONDS = 15.0
+#: How often an idle stream looks whether its page is still connected and still signed in.
+SSE_POLL_SECONDS = 1.0
 SSE_CLIENT_QUEUE = 1000
+#: Alert ids seen on alerts.complaints that an ack may name before the sink wrote them to ClickHouse.
+RECENT_ALERTS = 10_000
 #: (topic, key, value) of one record to produce (`LiveFeed.send_many`).
 OutRecord = tuple[str, Optional[bytes], bytes]
 
@@ -74,6 +79,16 @@ class FanOut:
 
     def __init__(self) -> None:
         self._subscribers: set[Subscriber] = set()
+        self._recent: dict[str, None] = {}
+
+    def remember(self, alert_id: str) -> None:
+        """An alert seen live (the last RECENT_ALERTS are kept): `knows` it before ClickHouse has it."""
+        self._recent[alert_id] = None
+        if len(self._recent) > RECENT_ALERTS:
+            del self._recent[next(iter(self._recent))]
+
+    def knows(self, alert_id: str) -> bool:
+        return alert_id in self._recent
 
     def subscribe(self) -> Subscriber:
         sub = Subscriber()
@@ -169,7 +184,9 @@ class AlertFeed(FanOut, Service):
                     for r in records:
                         try:
                             if tp.topic == topics.ALERTS:
-                                self.publish(sse_event("alert", alert_view(self._dec_alert.decode(r.value))))
+                                alert = self._dec_alert.decode(r.value)
+                                self.remember(alert.alert_id)
+                                self.publish(sse_event("alert", alert_view(alert)))
                             else:
                                 self.publish(sse_event("action", action_view(self._dec_action.decode(r.value))))
                         except (msgspec.MsgspecError, TypeError):
@@ -183,11 +200,66 @@ class AlertFeed(FanOut, Service):
 
 # --- /api/stream -------------------------------------------------------------------------------------------------
 
+class StreamLimits:
+    """The open live streams: at most `total` at once and `per_client` per client address (counted before the
+    snapshot query runs), and the session each belongs to, so signing out or a new token ends them."""
+
+    def __init__(self, total: int, per_client: int) -> None:
+        self.total, self.per_client = total, per_client
+        self._open: dict[Subscriber, tuple[str, Optional[str]]] = {}
+        self._per_client: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def refusal(self, client: str) -> Optional[str]:
+        """Why a new stream from `client` is refused (None: it is not)."""
+        if len(self._open) >= self.total:
+            return (f"the dashboard serves at most {self.total} live streams at once "
+                    "(SOCIALPULSE_DASHBOARD_MAX_STREAMS): close pages you do not use, or retry later")
+        if self._per_client.get(client, 0) >= self.per_client:
+            return (f"{self.per_client} live streams are already open from this address "
+                    "(SOCIALPULSE_DASHBOARD_MAX_STREAMS_PER_CLIENT): close other dashboard tabs")
+        return None
+
+    def add(self, sub: Subscriber, client: str, sid: Optional[str]) -> None:
+        self._open[sub] = (client, sid)
+        self._per_client[client] = self._per_client.get(client, 0) + 1
+
+    def remove(self, sub: Subscriber) -> None:
+        entry = self._open.pop(sub, None)
+        if entry is not None:
+            left = self._per_client[entry[0]] - 1
+            if left:
+                self._per_client[entry[0]] = left
+            else:
+                del self._per_client[entry[0]]
+
+    def end_session(self, sid: str) -> None:
+        for sub, (_, owner) in list(self._open.items()):
+            if owner == sid:
+                sub.push(None)
+
+    def end_all(self) -> None:
+        for sub in list(self._open):
+            sub.push(None)
+
+
+STREAMS = web.AppKey("streams", StreamLimits)
+
+
 async def stream(request: web.Request) -> web.StreamResponse:
     feed: LiveFeed = request.app[FEED]
+    limits = request.app[STREAMS]
+    client = request.remote or "unknown"
+    refused = limits.refusal(client)
+    if refused:
+        return web.json_response({"error": refused}, status=503, headers={"Retry-After": "30"})
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                        "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"})
     sub = feed.subscribe()  # before the snapshot: an alert arriving meanwhile is queued, not lost
+    session = request.get(SESSION)
+    limits.add(sub, client, session.sid if session is not None else None)
     announce: Optional[asyncio.Future] = None
     try:
         await resp.prepare(request)
@@ -201,18 +273,26 @@ async def stream(request: web.Request) -> web.StreamResponse:
         await resp.write(sse_event("snapshot", snapshot))
         if not snapshot["live"]:  # tell the page when the feed has joined (a second or two after start)
             announce = asyncio.ensure_future(_announce_live(feed, sub))
+        idle = 0.0
         while True:
             try:
-                event = await asyncio.wait_for(sub.queue.get(), SSE_KEEPALIVE_SECONDS)
+                event = await asyncio.wait_for(sub.queue.get(), SSE_POLL_SECONDS)
+                idle = 0.0
             except asyncio.TimeoutError:
-                await resp.write(b": keepalive\n\n")
-                continue
-            if event is None:
-                break
+                event, idle = b"", idle + SSE_POLL_SECONDS
+            if event is None or request.transport is None or request.transport.is_closing():
+                break  # ended (shutdown, a slow page, a sign-out), or the page went away: its slot is free now
+            if not still_authorized(request):
+                break  # expired, signed out or a new token: EventSource reconnects and gets its 401
+            if not event:
+                if idle < SSE_KEEPALIVE_SECONDS:
+                    continue
+                event, idle = b": keepalive\n\n", 0.0
             await resp.write(event)
     except (ConnectionResetError, ConnectionError):
         pass  # the page went away
     finally:
+        limits.remove(sub)
         feed.unsubscribe(sub)
         if announce is not None:
             announce.cancel()

@@ -13,9 +13,9 @@ is the 1-based line for NDJSON, the array index + 1 for an array, 1 for an objec
 Auth: `Authorization: Bearer <ingest token>`, one of the comma-separated `SOCIALPULSE_INGEST_TOKEN`, compared in
 constant time (`hmac.compare_digest`, every token compared); the dashboard token and cookie are not accepted.
 No token configured: 503 (HTTP ingest off). Limits: `ingest_max_bytes` (413, read with the cap, never more
-buffered), `ingest_max_items` (413), a token bucket per ingest token (`ingest_rate`/s up to `ingest_burst`:
-429 with Retry-After; a body larger than the burst: 413). Kafka failing: 503, retry the whole body (mention
-ids are idempotent downstream).
+buffered), `dashboard_body_timeout` (the body must arrive within it, else 408), `ingest_max_items` (413), a token
+bucket per ingest token (`ingest_rate`/s up to `ingest_burst`: 429 with Retry-After; a body larger than the
+burst: 413). Kafka failing: 503, retry the whole body (mention ids are idempotent downstream).
 """
 from __future__ import annotations
 
@@ -199,7 +199,13 @@ class MentionsEndpoint:
                                "the dashboard token is not accepted here)",
                           {"WWW-Authenticate": 'Bearer realm="socialpulse-ingest"'})
         try:
-            body = await read_capped(request, s.ingest_max_bytes)
+            body = await asyncio.wait_for(read_capped(request, s.ingest_max_bytes), s.dashboard_body_timeout)
+        except asyncio.TimeoutError:
+            request.content.feed_eof()
+            resp = _error(408, f"the body did not arrive within {s.dashboard_body_timeout:g} s "
+                               "(SOCIALPULSE_DASHBOARD_BODY_TIMEOUT): send it at once, or in smaller requests")
+            resp.force_close()
+            return resp
         except TooLarge:
             return _error(413, f"body larger than {s.ingest_max_bytes} bytes (SOCIALPULSE_INGEST_MAX_BYTES): "
                                "split it into several requests")

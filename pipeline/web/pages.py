@@ -1,4 +1,5 @@
-"""The dashboard pages and the open probe endpoints: `/` (static/index.html), `/customer` (static/customer.html);
+"""The dashboard pages and the open probe endpoints: `/` (static/index.html), `/customer` (static/customer.html),
+`/signed-out` (static/signed-out.html, no token needed: where POST /logout leads);
 the files under /static/ are served by the router, see `server.create_web_app`; /health (liveness, and whether
 the live feed has joined) and /metrics (Prometheus text format)."""
 from __future__ import annotations
@@ -19,6 +20,10 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 async def customer_page(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC_DIR / "customer.html")
+
+
+async def signed_out(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC_DIR / "signed-out.html")
 
 
 async def health(request: web.Request) -> web.Response:

@@ -34,11 +34,11 @@ class DashboardThread:
     async def _serve(self) -> None:
         from aiohttp import web
 
-        from pipeline.web.server import AccessLogger, create_web_app
+        from pipeline.web.server import create_web_app, runner_options
 
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        runner = web.AppRunner(create_web_app(self.s, self.token), access_log_class=AccessLogger,
-                               shutdown_timeout=5.0)
+        # the same access logger and header timeout as `socialpulse dashboard`
+        runner = web.AppRunner(create_web_app(self.s, self.token), **runner_options(self.s))
         await runner.setup()
         try:
             await web.TCPSite(runner, "127.0.0.1", self.port).start()

@@ -56,9 +56,12 @@ class ManagedProcess:
         return None
 
     def spawn(self, argv: Sequence[str], *, cwd: Optional[Path] = None, env: Optional[dict] = None) -> int:
-        """Start argv detached (own session), output appended to the log file; writes the pid file."""
+        """Start argv detached (own session), output appended to the log file (mode 0600: logs may name customers'
+        handles; an existing one is tightened); writes the pid file."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as log:
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "ab") as log:
             proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid_file.write_text(str(proc.pid))

@@ -61,11 +61,16 @@ def ch_row(alert_id: str = "complaint:00000000000000000001", text: str = HOSTILE
 
 
 class StubQueries:
+    #: The alert ids ClickHouse "has" (ack/resolve of any other id is a 404).
+    known = {"complaint:abc", "complaint:00000000000000000001"}
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict]] = []
 
     async def execute(self, sql: str, params: dict) -> list[tuple]:
         self.calls.append((sql, params))
+        if "SELECT count() FROM alerts FINAL WHERE alert_id" in sql:
+            return [(int(params["id"] in self.known),)]
         if "FROM alerts FINAL\nWHERE status" in sql:
             return [ch_row()]
         if "count() AS mentions" in sql and "countIf(is_complaint)" in sql:
@@ -159,7 +164,8 @@ def test_cookie_flow_via_query_token():
     assert location == "/?x=1" and TOKEN not in location
     cookie = next(c for c in set_cookie if c.startswith(COOKIE_NAME + "="))
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
-    assert TOKEN not in cookie  # the cookie holds an HMAC of the token
+    assert TOKEN not in cookie  # the cookie holds a signed session, not the token
+    assert "Secure" not in cookie  # plain HTTP, no trusted proxy: a Secure cookie would never come back
     assert (page_status, kpi_status, action_status) == (200, 200, 202)
     assert actions[0].alert_id == "complaint:abc" and actions[0].action == "ack" and actions[0].by == "Ana"
 
@@ -361,10 +367,17 @@ def test_every_script_is_checked():
     assert sorted(p.name for p in STATIC.glob("*.js")) == ["app.js", "common.js", "customer.js"]
 
 
-@pytest.mark.parametrize("name", ["index.html", "customer.html"])
+@pytest.mark.parametrize("name", ["index.html", "customer.html", "signed-out.html"])
 def test_pages_have_no_inline_code(name):
     html = (STATIC / name).read_text()
     assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html) is None
     assert re.search(r"\son[a-z]+\s*=", html, re.I) is None
     assert re.search(r"\sstyle\s*=", html, re.I) is None and "<style" not in html
     assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing from another origin
+
+
+@pytest.mark.parametrize("name", ["index.html", "customer.html"])
+def test_pages_have_a_sign_out_button_that_needs_no_script(name):
+    html = (STATIC / name).read_text()
+    assert re.search(r'<form method="post" action="/logout"[^>]*><button type="submit" id="signout">Sign out</button>'
+                     r'</form>', html)

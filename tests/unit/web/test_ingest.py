@@ -218,12 +218,12 @@ def test_not_json_is_a_400_with_a_reason():
 
 
 def test_the_dashboard_token_and_cookie_are_refused():
-    from pipeline.web.auth import cookie_value
-
     async def scenario(client, feed):
         with_dashboard = await post(client, line(doc()), token=DASHBOARD)
         wrong = await post(client, line(doc()), token="nope")
-        cookie = await client.post("/api/mentions", data=line(doc()), cookies={COOKIE_NAME: cookie_value(DASHBOARD)})
+        login = await client.get(f"/?token={DASHBOARD}", allow_redirects=False)  # a real session cookie
+        assert login.status == 303 and client.session.cookie_jar.filter_cookies(client.make_url("/")).get(COOKIE_NAME)
+        cookie = await client.post("/api/mentions", data=line(doc()))
         return with_dashboard, wrong, (cookie.status, await cookie.json()), feed.records
 
     (s1, r1, h1), (s2, _, _), (s3, _), records = run(scenario)
