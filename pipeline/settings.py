@@ -14,6 +14,8 @@ from typing import Any, Mapping, Optional
 
 ENV_PREFIX = "SOCIALPULSE_"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: The user of the embedded ClickHouse server; its `default` user is locked (docs/operations.md).
+EMBEDDED_CLICKHOUSE_USER = "socialpulse"
 
 
 class SettingsError(ValueError):
@@ -55,7 +57,9 @@ class Settings:
         "Start the embedded ClickHouse server with `up`. Default: yes when clickhouse_host is a loopback address."))
     clickhouse_port: int = field(default=9000, metadata=_doc("ClickHouse native TCP port."))
     clickhouse_http_port: int = field(default=8123, metadata=_doc("ClickHouse HTTP port (embedded server)."))
-    clickhouse_user: str = field(default="default", metadata=_doc("ClickHouse user."))
+    clickhouse_user: str = field(default="default", metadata=_doc(
+        "ClickHouse user. With the embedded server `default` means `socialpulse`, and an empty password the one "
+        "generated into <data dir>/run/clickhouse.password."))
     clickhouse_password: str = field(default="", metadata=_doc("ClickHouse password.", secret=True))
     clickhouse_database: str = field(default="socialpulse", metadata=_doc("ClickHouse database."))
     clickhouse_secure: bool = field(default=False, metadata=_doc("Use TLS to ClickHouse."))
@@ -257,7 +261,25 @@ def load_settings(environ: Optional[Mapping[str, str]] = None, **overrides: Any)
             values[f.name] = _coerce(f, env[key])
     settings = Settings(**values).with_overrides(**overrides)
     validate(settings)
+    if environ is None:  # the process's own configuration: the password `up` generated for the embedded ClickHouse
+        path = clickhouse_password_path(settings.data_dir)
+        settings = with_embedded_clickhouse_password(settings, path.read_text().strip() if path.is_file() else "")
     return settings
+
+
+def clickhouse_password_path(data_dir: Path) -> Path:
+    """Where the password generated for the embedded ClickHouse server is kept (mode 0600; `pipeline.ops.credentials`
+    creates it)."""
+    return Path(data_dir) / "run" / "clickhouse.password"
+
+
+def with_embedded_clickhouse_password(s: Settings, password: str) -> Settings:
+    """The credentials for an embedded ClickHouse server: user `default` (locked there) becomes `socialpulse`, an empty
+    password becomes `password`. A configured password or other user always wins; an external server: unchanged."""
+    if not s.clickhouse_is_embedded:
+        return s
+    user = EMBEDDED_CLICKHOUSE_USER if s.clickhouse_user == "default" else s.clickhouse_user
+    return dataclasses.replace(s, clickhouse_user=user, clickhouse_password=s.clickhouse_password or password)
 
 
 _LEVELS = {"debug", "info", "warn", "error", "crit"}

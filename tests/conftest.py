@@ -22,12 +22,16 @@ SAMPLE_BRANDS = ROOT / "pipeline" / "data" / "sample" / "brands.yml"
 @pytest.fixture(scope="session")
 def stack_settings(tmp_path_factory) -> Settings:
     """Settings for a fresh embedded stack (Kafka + ClickHouse) on free ports; the servers are started by the
-    `kafka_server` / `clickhouse_server` fixtures."""
+    `kafka_server` / `clickhouse_server` fixtures. With the locked ClickHouse's credentials (user socialpulse, the
+    password generated into <data dir>/run/clickhouse.password), as `socialpulse up` resolves them."""
+    from pipeline.ops.credentials import embedded_clickhouse_settings
+
     data = tmp_path_factory.mktemp("stack")
-    return Settings(data_dir=data, kafka_bootstrap=f"127.0.0.1:{free_port()}", kafka_controller_port=free_port(),
-                    clickhouse_port=free_port(), clickhouse_http_port=free_port(), worker_port=free_port(),
-                    dashboard_port=free_port(), brands_file=str(SAMPLE_BRANDS),
-                    partitions=4, sink_flush_interval=0.3, log_level="info")
+    return embedded_clickhouse_settings(Settings(
+        data_dir=data, kafka_bootstrap=f"127.0.0.1:{free_port()}", kafka_controller_port=free_port(),
+        clickhouse_port=free_port(), clickhouse_http_port=free_port(), worker_port=free_port(),
+        dashboard_port=free_port(), brands_file=str(SAMPLE_BRANDS), partitions=4, sink_flush_interval=0.3,
+        log_level="info"))
 
 
 @pytest.fixture(scope="session")

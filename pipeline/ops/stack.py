@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from pipeline.ops.credentials import embedded_clickhouse_settings
 from pipeline.ops.services.embedded_clickhouse import EmbeddedClickHouse
 from pipeline.ops.services.embedded_kafka import EmbeddedKafka
 from pipeline.ops.services.process import LaunchError, ManagedProcess, port_bindable
@@ -45,6 +46,7 @@ class Stack:
     """The components `up` manages for one data dir."""
 
     def __init__(self, s: Settings):
+        s = embedded_clickhouse_settings(s)  # the embedded ClickHouse's password: children get it in their env
         self.s = s
         self.kafka = EmbeddedKafka(s)
         self.clickhouse = EmbeddedClickHouse(s)

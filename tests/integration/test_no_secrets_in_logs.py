@@ -1,6 +1,6 @@
 """Personal data and secrets never reach a log: a real flow with a customer whose e-mail address is unique, the
-dashboard token and password settings, then every log file the stack wrote plus the in-process log records are
-searched for them."""
+dashboard token, password settings and the embedded ClickHouse's generated password, then every log file the stack
+wrote (the ClickHouse server's included) plus the in-process log records are searched for them."""
 from __future__ import annotations
 
 import dataclasses
@@ -108,8 +108,12 @@ def test_no_email_token_or_password_in_any_log(running_stack, s, brand, tmp_path
     assert texts["caplog"].strip(), "no in-process log records were captured"
     assert "GET" in texts["dashboard.log"], "the dashboard access log is not where it was expected"
 
+    # the embedded ClickHouse's generated password: every client above (and the worker, the dashboard) logged in with it
+    ch_password = (run_dir / "clickhouse.password").read_text()
+    assert ch_password and ch_password == s.clickhouse_password
+    assert "clickhouse.log" in names, names
     secrets = {"e-mail": email.lower(), "e-mail local part": email.split("@")[0].lower(), "token": token,
-               "password": password}
+               "password": password, "clickhouse password": ch_password}
     leaks = [f"{what} in {name}" for name, text in texts.items() for what, secret in secrets.items()
              if secret.lower() in text.lower()]
     assert not leaks, leaks

@@ -12,10 +12,13 @@ from pipeline.settings import Settings
 
 
 class EmbeddedClickHouse:
-    """Start/stop/inspect the embedded ClickHouse server; data under `<data_dir>/clickhouse`."""
+    """Start/stop/inspect the embedded ClickHouse server; data under `<data_dir>/clickhouse`. Locked: the only user
+    clients can log in as is `s.clickhouse_user` with its password (`embedded_clickhouse_settings`)."""
 
     def __init__(self, s: Settings):
-        self.s = s
+        from pipeline.ops.credentials import embedded_clickhouse_settings
+
+        self.s = embedded_clickhouse_settings(s)
         self.home = Path(s.data_dir).resolve() / "clickhouse"
         self.proc = ManagedProcess("clickhouse", Path(s.data_dir) / "run")
 
@@ -36,8 +39,21 @@ class EmbeddedClickHouse:
             import chdb  # noqa: F401
         except ImportError:
             raise LaunchError("the chdb-core package is missing: run `make setup`.") from None
+        from pipeline.ops.services.clickhouse_server import write_users_config
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.home, 0o700)  # the table files on disk are no more readable than the server
+        try:  # the password reaches the server as a sha256 in a 0600 file, never on a command line
+            write_users_config(self.home, self.s.clickhouse_user, self.s.clickhouse_password)
+        except ValueError as exc:
+            raise LaunchError(f"{exc} (SOCIALPULSE_CLICKHOUSE_USER / SOCIALPULSE_CLICKHOUSE_PASSWORD)") from None
         argv = [sys.executable, "-m", "pipeline.ops.services.clickhouse_server", str(self.home), str(self.port),
                 str(self.s.clickhouse_http_port)]
+        if self.s.clickhouse_secure:  # TLS with the embedded certificate in front of chdb's listeners (tls_proxy.py)
+            if not (self.s.embedded_tls_certfile and self.s.embedded_tls_keyfile):
+                raise LaunchError("SOCIALPULSE_CLICKHOUSE_SECURE on the embedded ClickHouse server needs its certificate:"
+                                  " set SOCIALPULSE_EMBEDDED_TLS_CERTFILE and SOCIALPULSE_EMBEDDED_TLS_KEYFILE (PEM)")
+            argv += [str(Path(f).resolve()) for f in (self.s.embedded_tls_certfile, self.s.embedded_tls_keyfile)]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         return self.proc.launch(argv, self.healthy, timeout=timeout, env=env, interval=0.2,
                                 failure=f"ClickHouse did not answer on 127.0.0.1:{self.port} within {timeout:.0f}s")

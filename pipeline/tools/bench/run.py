@@ -113,13 +113,17 @@ def _bench_settings(base: Settings, data_dir: Path) -> Settings:
     """Scratch servers on free ports; the sample's brands file, as the demo uses it (which mentions address a brand
     decides which can be complaints)."""
     from pipeline.data import sample_dir
+    from pipeline.ops.credentials import embedded_clickhouse_settings
     from pipeline.ops.services.process import free_port
 
-    return dataclasses.replace(base, data_dir=data_dir, brands_file=str(sample_dir() / "brands.yml"), kafka_bootstrap=f"127.0.0.1:{free_port()}",
-                               kafka_controller_port=free_port(), clickhouse_host="127.0.0.1",
-                               clickhouse_port=free_port(), clickhouse_http_port=free_port(),
-                               worker_port=free_port(), kafka_embedded=True, clickhouse_embedded=True,
-                               log_level="warn")
+    # The scratch ClickHouse has its own generated password (not the user's), resolved here so that every copy of
+    # these settings (extra workers' data dirs) carries it.
+    return embedded_clickhouse_settings(dataclasses.replace(
+        base, data_dir=data_dir, brands_file=str(sample_dir() / "brands.yml"),
+        kafka_bootstrap=f"127.0.0.1:{free_port()}", kafka_controller_port=free_port(), clickhouse_host="127.0.0.1",
+        clickhouse_port=free_port(), clickhouse_http_port=free_port(), clickhouse_user=Settings().clickhouse_user,
+        clickhouse_password="", worker_port=free_port(), kafka_embedded=True, clickhouse_embedded=True,
+        log_level="warn"))
 
 
 def _count(c, brand: Optional[str] = None) -> int:
