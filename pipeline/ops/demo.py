@@ -128,6 +128,7 @@ def run_demo(s: Settings, echo: Callable[[str], None], *, progress: bool = True,
     from pipeline.ops.replay import replay_file
 
     stack = Stack(s)
+    s = stack.s  # with the embedded ClickHouse's password (generated on a fresh data dir)
     data = sample_dir()
     install_sample_brands(s, data, echo, worker_running=stack.worker.pid() is not None)
     stack.up(echo)
@@ -147,8 +148,10 @@ def run_demo(s: Settings, echo: Callable[[str], None], *, progress: bool = True,
     for table in summary_tables(s):
         console.print(table)
     echo("")
-    echo(f"ClickHouse:  clickhouse-client --port {s.clickhouse_port} (database {s.clickhouse_database}); "
-         f"HTTP http://127.0.0.1:{s.clickhouse_http_port}/play")
+    kept = Path(s.data_dir) / "run" / "clickhouse.password"
+    password = f'"$(cat {kept})"' if kept.exists() else "<SOCIALPULSE_CLICKHOUSE_PASSWORD>"
+    echo(f"ClickHouse:  clickhouse client --port {s.clickhouse_port} --user {s.clickhouse_user} --password {password} "
+         f"(database {s.clickhouse_database}); HTTP http://127.0.0.1:{s.clickhouse_http_port}/play, same user")
     echo("Queries:     docs/queries.md")
     echo(f"Dashboard:   {stack.dashboard_url()}")
     echo("Stop:        socialpulse down")
