@@ -50,29 +50,18 @@ def common_options(fn: Callable) -> Callable:
             return fn(settings, *args, **kwargs)
         except UserError:
             raise
-        except (SettingsError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            raise UserError(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - environment problems get one line, not a traceback
+            from pipeline.adapters.errors import explain
             from pipeline.ops.services.process import LaunchError
 
-            if isinstance(exc, LaunchError):
-                raise UserError(str(exc)) from None
-            if _is_connection_error(exc):
-                raise UserError(f"{exc} — is the stack running? Start it with `socialpulse up` "
-                                "(or check SOCIALPULSE_KAFKA_BOOTSTRAP / SOCIALPULSE_CLICKHOUSE_HOST).") from None
+            # a server unreachable, credentials refused, a certificate not trusted (an SSL error is a ValueError too)
+            plain = (LaunchError, SettingsError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
+            line = explain(exc, settings) or (str(exc) if isinstance(exc, plain) else None)
+            if line:
+                raise UserError(line) from None
             raise
 
     return wrapper
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    from kafka.errors import KafkaError, NoBrokersAvailable
-
-    try:
-        from clickhouse_driver.errors import NetworkError
-    except ImportError:  # pragma: no cover
-        NetworkError = OSError  # type: ignore[misc,assignment]
-    return isinstance(exc, (NoBrokersAvailable, KafkaError, NetworkError, ConnectionError, TimeoutError))
 
 
 @click.group(context_settings=CONTEXT)

@@ -65,6 +65,12 @@ class Settings:
     clickhouse_secure: bool = field(default=False, metadata=_doc("Use TLS to ClickHouse."))
     clickhouse_verify: bool = field(default=True, metadata=_doc("Verify ClickHouse's TLS certificate."))
     clickhouse_ca_certs: str = field(default="", metadata=_doc("CA bundle (PEM) to verify ClickHouse."))
+    embedded_tls_certfile: str = field(default="", metadata=_doc(
+        "Certificate chain (PEM, server certificate first) that the embedded Kafka broker and ClickHouse server "
+        "present when TLS is on (KAFKA_SECURITY_PROTOCOL SSL/SASL_SSL, CLICKHOUSE_SECURE); it must name "
+        "127.0.0.1. Not used with external servers."))
+    embedded_tls_keyfile: str = field(default="", metadata=_doc(
+        "Private key of EMBEDDED_TLS_CERTFILE: unencrypted PKCS#8 PEM (`BEGIN PRIVATE KEY`)."))
     # --- worker ------------------------------------------------------------------------------------------------
     app_id: str = field(default="socialpulse", metadata=_doc(
         "Faust application id: consumer group and changelog topic prefix."))

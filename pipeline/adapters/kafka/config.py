@@ -66,11 +66,15 @@ def aiokafka_config(s: Settings) -> dict[str, Any]:
 @contextmanager
 def bulk_producer(s: Settings, producer: Any = None, **overrides: Any) -> Iterator[Any]:
     """The given kafka-python producer, or a new one for bulk loads (acks=all, 20 ms linger, 512 KiB batches)
-    that is closed on exit. Flushed when the block ends without an exception."""
+    that is closed on exit. Flushed when the block ends without an exception. A new one is made after a check that
+    the broker accepts the TLS and SASL settings (else the first send would wait 60 s, then time out)."""
     from kafka import KafkaProducer
+
+    from pipeline.adapters.kafka.probe import check_access
 
     own = producer is None
     if own:
+        check_access(kafka_python_config(s))
         producer = KafkaProducer(**{**kafka_python_config(s), "acks": "all", "linger_ms": 20,
                                     "batch_size": 512 << 10, **overrides})
     try:
