@@ -167,6 +167,15 @@ def test_the_pipeline_runs_end_to_end_over_sasl_ssl_and_tls(secured, tmp_path):
     assert wait_for_rows(s, "SELECT count() FROM mentions FINAL WHERE brand = %(b)s", {"b": brand},
                          [(len(docs) + 1,)]) == [(len(docs) + 1,)]
 
+    # neither password is in a log of the stack or on a command line of its processes
+    secrets = (SASL_PASSWORD, s.clickhouse_password)
+    for log in stack.run_dir.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert not any(secret in text for secret in secrets), log
+    for proc in (stack.kafka.proc, stack.clickhouse.proc, stack.worker, stack.dashboard):
+        argv = Path(f"/proc/{proc.pid()}/cmdline").read_bytes().decode(errors="replace")
+        assert not any(secret in argv for secret in secrets), proc.name
+
 
 def one_error_line(stack, out: subprocess.CompletedProcess, *secrets: str) -> str:
     """The CLI's single `error:` line (exit 2, no traceback, no secret anywhere in its output)."""
@@ -195,6 +204,14 @@ def test_kafka_refusals_are_one_clear_line(secured, tmp_path, problem):
         assert "SASL authentication failed for user 'socialpulse'" in line and "KAFKA_SASL_PASSWORD" in line
     else:
         assert "TLS certificate verify failed" in line and "SOCIALPULSE_KAFKA_SSL_CAFILE" in line
+
+
+def test_up_with_a_wrong_kafka_password_stops_at_the_topics(secured):
+    stack, _ = secured
+    wrong = "not-" + uuid.uuid4().hex
+    out = cli(stack, "up", SOCIALPULSE_KAFKA_SASL_PASSWORD=wrong)
+    assert "SASL authentication failed for user 'socialpulse'" in one_error_line(stack, out, wrong)
+    assert "kafka       running" in out.stdout and "worker" not in out.stdout
 
 
 @pytest.mark.parametrize("problem", ["wrong password", "untrusted certificate"])
