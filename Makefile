@@ -7,7 +7,7 @@ KAFKA_LIB := pipeline/ops/services/broker/lib/.resolved
 COMPOSE_VERSION := v2.40.3
 COMPOSE := .tools/docker-compose
 
-.PHONY: setup chromium compose demo test test-unit test-integration test-faults bench clean-data help
+.PHONY: setup chromium proxy compose demo test test-unit test-integration test-faults bench clean-data help
 
 help:
 	@echo "make setup   - create .venv, install socialpulse with dev extras, fetch the Kafka broker jars"
@@ -15,7 +15,7 @@ help:
 	@echo "make test    - setup, then the whole test suite (unit + integration on real servers)"
 	@echo "make bench   - setup, then the benchmark (writes docs/benchmarks.md)"
 
-setup: $(STAMP) $(KAFKA_LIB) chromium
+setup: $(STAMP) $(KAFKA_LIB) chromium proxy
 
 # Debian's Chromium drives the dashboard's browser test (no browser download: the network has only registries).
 chromium:
@@ -25,6 +25,17 @@ chromium:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	      || echo "warning: could not install chromium; the browser test will be skipped"; \
 	  else echo "note: chromium not installed (apt-get install chromium); the browser test will be skipped"; fi; }
+
+# Debian's nginx (nginx-light) is the TLS proxy of the dashboard's proxy test, which starts its own on a free
+# loopback port; the system service the package may start is stopped and disabled again.
+proxy:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian nginx-light for the dashboard's TLS proxy test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null \
+	      && { ! command -v systemctl >/dev/null 2>&1 || systemctl disable --now nginx >/dev/null 2>&1 || true; }) \
+	      || echo "warning: could not install nginx; the proxy test will be skipped"; \
+	  else echo "note: nginx not installed (apt-get install nginx-light); the proxy test will be skipped"; fi; }
 
 # Docker Compose v2 validates docker-compose.yml in the tests (`docker compose config`). A machine without it
 # builds it once from the Go module proxy into .tools/ (needs Go; about 2 minutes); without Go the compose

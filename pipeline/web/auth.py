@@ -150,6 +150,11 @@ def body_timeout_middleware(timeout: float, skip: frozenset[str] = frozenset({IN
                 await asyncio.wait_for(request.read(), timeout)
             except asyncio.TimeoutError:
                 return body_timed_out(request, timeout)
+            except (web.RequestPayloadError, ConnectionError):  # bad Content-Encoding, an interrupted upload
+                request.content.feed_eof()
+                resp = web.json_response({"error": "could not read the request body"}, status=400)
+                resp.force_close()
+                return resp
         return await handler(request)
 
     return read_body

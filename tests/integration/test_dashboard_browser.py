@@ -55,16 +55,17 @@ def chromium_or_skip() -> str:
 
 
 @contextlib.contextmanager
-def signed_in_page(login_url: str, width: int = 1440) -> Iterator[Any]:
+def signed_in_page(login_url: str, width: int = 1440, *, self_signed: bool = False) -> Iterator[Any]:
     """A headless Chromium page that opened `login_url` (…/?token=…: the session cookie is set) and has the live
-    page's first snapshot; the browser is closed on exit."""
+    page's first snapshot; the browser is closed on exit. `self_signed`: accept the test proxy's certificate."""
     chromium = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        flags = CHROMIUM_FLAGS + (["--ignore-certificate-errors"] if self_signed else [])
+        browser = pw.chromium.launch(executable_path=chromium, args=flags)
         try:
-            page = browser.new_page(viewport={"width": width, "height": 1000})
+            page = browser.new_page(viewport={"width": width, "height": 1000}, ignore_https_errors=self_signed)
             page.goto(login_url)
             page.wait_for_selector("body[data-snapshot]", timeout=30_000)
             yield page

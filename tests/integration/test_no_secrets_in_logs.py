@@ -103,6 +103,8 @@ def test_no_email_token_or_password_in_any_log(running_stack, s, brand, tmp_path
     logs = sorted(run_dir.glob("*.log"))
     names = {p.name for p in logs}
     assert {"worker.log", "dashboard.log"} <= names, names
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in logs}
+    assert modes == {name: "0o600" for name in names}, modes  # logs name customers' handles: owner only
     texts = {p.name: p.read_text(errors="replace") for p in logs}
     texts["caplog"] = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
     assert texts["caplog"].strip(), "no in-process log records were captured"

@@ -154,6 +154,27 @@ window.SP = (function () {
     return resp.json();
   }
 
+  // Sign out (the topbar's form): POST /logout by fetch, which sends the page's Origin; a form navigation sends
+  // "Origin: null" under the page's Referrer-Policy (no-referrer), which the server refuses. Then the signed-out
+  // page, whatever the answer (already signed out: 401).
+  function wireSignOut() {
+    const form = document.querySelector("form.signout");
+    if (!form) return;
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const button = form.querySelector("button");
+      button.disabled = true;
+      try {
+        await fetch("/logout", { method: "POST", credentials: "same-origin" });
+        location.replace("/signed-out");
+      } catch (err) {
+        button.disabled = false;
+        button.textContent = "Sign out (failed, retry)";
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", wireSignOut);
+
   return { SEVERITIES, SEV_RANK, TYPE_LABELS, el, labelled, money, relTime, clockTime, pct, safeSeverity,
            safeStatus, buildCard, customerLink, postAction };
 })();

@@ -364,6 +364,8 @@ def held_open(port: int, first: bytes, trickle: bytes = b"", limit: float = 8.0)
                 reply += chunk
             except socket.timeout:
                 pass
+            except OSError:  # reset: closed while our trickled bytes were unread
+                return time.monotonic() - start, reply
             try:
                 if trickle:
                     sock.sendall(trickle[i % len(trickle):][:1])
@@ -488,3 +490,15 @@ def test_bad_numeric_parameters_are_400_even_when_clickhouse_is_down(url):
     assert status == 400 and content_type == "application/json"
     name = url.split("?")[1].split("=")[0]
     assert body["error"].startswith(f"{name} must be an integer")
+
+
+def test_an_unreadable_body_is_a_400_without_a_traceback(caplog):
+    async def scenario(client, app, feed, queries):
+        r = await client.post("/api/alerts/complaint:abc/ack", data=b"not gzip at all",
+                              headers={**BEARER, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+        return r.status, await r.json(), feed.actions
+
+    with caplog.at_level(logging.DEBUG):
+        status, body, actions = serve(scenario)
+    assert status == 400 and "could not read" in body["error"] and actions == []
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.exc_info]
