@@ -12,9 +12,10 @@ from pipeline.codec import encode
 from pipeline.contract import topics
 from pipeline.domain.escalation import CustomerHistory, EscalationConfig, is_duplicate, merge_histories, observe
 from pipeline.domain.mention import parse_timestamp
+from pipeline.domain.spikes import Source
 from pipeline.runtime.app import Health, Pipeline, escalation_config
 from pipeline.runtime.outbox import Outbox, send_packed
-from pipeline.runtime.packing import KIND_HEADER, LINK, MERGE, Packer
+from pipeline.runtime.packing import KIND_HEADER, LINK, MERGE, SOURCED, Packer, with_source
 from pipeline.runtime.table_batch import TableBatch
 from pipeline.runtime.watermarks import MarkForwarder
 from pipeline.settings import Settings
@@ -34,8 +35,10 @@ class DetectStage(TableStage):
         self.dup = metrics.STAGE_MESSAGES.labels("detect", "duplicate")
 
     async def handle(self, out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int, now: str,
-                     negatives: Packer) -> None:
-        """One mention of a customer: history, alert, the enriched row; a negative one also to the spike stage."""
+                     negatives: Packer, source: Optional[Source] = None) -> None:
+        """One mention of a customer: history, alert, the enriched row; a negative one also to the spike stage,
+        with its source (this record's position: the spike stage's dedupe, `pipeline.domain.spikes`). A mention
+        seen before is not sent there again."""
         m = DEC_MENTION.decode(value)
         h = state.get(key) or CustomerHistory()
         if is_duplicate(h, m.mention_id):
@@ -50,8 +53,8 @@ class DetectStage(TableStage):
         if alert is not None:
             await raise_alert(out, key, alert)
         state.set(key, h, partition)
-        if m.brand and m.sentiment.label == "negative":
-            negatives.add(m.brand.encode(), value)
+        if m.brand and m.sentiment.label == "negative" and source is not None:
+            negatives.add(m.brand.encode(), with_source(source, value))
 
     async def handle_link(self, out: Outbox, state: TableBatch, prospect: bytes, customer_id: bytes,
                           partition: int) -> None:
@@ -72,7 +75,8 @@ class DetectStage(TableStage):
             current, other = state.get(key), self.dec_state.decode(event.value)
             state.set(key, other if current is None else merge_histories(current, other), partition)
         else:
-            await self.handle(out, state, key, event.value, partition, now, negatives)
+            await self.handle(out, state, key, event.value, partition, now, negatives,
+                              (partition, event.message.offset, 0))
 
     async def after_batch(self, out: Outbox, state: TableBatch, partitions: set[int], now: str,
                           negatives: Packer) -> None:
@@ -82,7 +86,7 @@ class DetectStage(TableStage):
             mark = self.tracker(partition).current(mono)
             if mark is not None:
                 self.marks_out[partition] = mark
-        await send_packed(out, topics.NEGATIVES, negatives, self.forwarder, self.marks_out)
+        await send_packed(out, topics.NEGATIVES, negatives, self.forwarder, self.marks_out, kind=SOURCED)
 
 
 def register(p: Pipeline) -> None:

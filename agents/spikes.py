@@ -9,7 +9,8 @@ from typing import Any, Optional
 from pipeline import metrics
 from pipeline.contract import topics
 from pipeline.domain.mention import parse_timestamp
-from pipeline.domain.spikes import SpikeConfig, SpikeState, advance, count_negative, evaluate, spike_alert, top_mention
+from pipeline.domain.spikes import (Source, SpikeConfig, SpikeState, advance, count_negative, evaluate, spike_alert,
+                                    top_mention)
 from pipeline.runtime.app import Health, Pipeline, spike_config
 from pipeline.runtime.outbox import Outbox
 from pipeline.runtime.packing import Packer, partition_for
@@ -30,14 +31,16 @@ class SpikeStage(TableStage):
         self.brand_partition: dict[bytes, int] = {}
 
     async def handle(self, out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int, now: str,
-                     negatives: Packer) -> None:
-        """One negative mention of brand `key`: counted in its event-time hour (unless a duplicate or late)."""
+                     negatives: Packer, source: Optional[Source] = None) -> None:
+        """One negative mention of brand `key` (`source`: where the detect stage read it; None for a record of a
+        worker older than sources): counted in its event-time hour (unless a duplicate or late)."""
         m = DEC_MENTION.decode(value)
         current = state.get(key) or SpikeState()
         outcome = count_negative(current, parse_timestamp(m.created_at).timestamp(),
-                                 top_mention(m.mention_id, m.text, m.channel, m.customer_id, m.sentiment), self.cfg)
+                                 top_mention(m.mention_id, m.text, m.channel, m.customer_id, m.sentiment), self.cfg,
+                                 source)
         self.counted[outcome].inc()
-        if outcome == "counted":
+        if outcome != "duplicate":  # counted, or late: the source's high-water mark moved either way
             state.set(key, current, partition)
 
     def partition_of(self, key: bytes) -> int:

@@ -15,10 +15,11 @@ from pipeline.codec import decoder, encode
 from pipeline.contract import topics
 from pipeline.contract.records import EnrichedMention
 from pipeline.domain.mention import dead_letter
+from pipeline.domain.spikes import Source
 from pipeline.runtime import faust_compat
 from pipeline.runtime.app import Health, Pipeline, now_iso
 from pipeline.runtime.outbox import Outbox, completed_batches
-from pipeline.runtime.packing import KIND_HEADER, LINKS, PACKED, Packer, unpack
+from pipeline.runtime.packing import KIND_HEADER, LINKS, PACKED, SOURCED, Packer, split_source, unpack
 from pipeline.runtime.table_batch import TableBatch
 from pipeline.runtime.watermarks import WM_HEADER, WatermarkTracker, decode_marks
 from pipeline.settings import Settings
@@ -64,7 +65,8 @@ class TableStage:
         return t
 
     async def handle(self, out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int, now: str,
-                     negatives: Packer) -> None:
+                     negatives: Packer, source: Optional[Source] = None) -> None:
+        """One record; `source` is where it came from (`pipeline.domain.spikes`, "source")."""
         raise NotImplementedError
 
     async def handle_link(self, out: Outbox, state: TableBatch, key: bytes, value: bytes, partition: int) -> None:
@@ -74,7 +76,8 @@ class TableStage:
                             negatives: Packer) -> None:
         """An unpacked record of header kind `kind` (from an older worker): the same as one record of a packed
         message."""
-        await self.handle(out, state, event.key, event.value, event.message.partition, now, negatives)
+        await self.handle(out, state, event.key, event.value, event.message.partition, now, negatives,
+                          (event.message.partition, event.message.offset, 0))
 
     async def after_batch(self, out: Outbox, state: TableBatch, partitions: set[int], now: str,
                           negatives: Packer) -> None:
@@ -96,10 +99,15 @@ class TableStage:
                 if kind == LINKS:
                     for key, value in unpack(event.value):
                         await self.handle_link(out, state, key, value, partition)
-                elif kind == PACKED:
-                    for key, value in unpack(event.value):
+                elif kind == PACKED or kind == SOURCED:
+                    offset = event.message.offset
+                    for i, (key, value) in enumerate(unpack(event.value)):
                         try:
-                            await self.handle(out, state, key, value, partition, now, negatives)
+                            if kind == SOURCED:  # the record's own source travels with it
+                                source, value = split_source(value)
+                            else:
+                                source = (partition, offset, i)
+                            await self.handle(out, state, key, value, partition, now, negatives, source)
                         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
                             await reject(out, event, self.name, exc, key, value)
                 else:

@@ -118,8 +118,11 @@ def status(s: Settings, as_json: bool) -> None:
                 for group, lag in group_lag(s).items():
                     click.echo(f"{'lag':<11} {group:<16} " + (", ".join(f"{t}={n:,}" for t, n in sorted(lag.items())
                                                                       if n) or "none"))
-            except Exception as exc:  # noqa: BLE001 - status still reports the components
-                click.echo(f"{'lag':<11} unknown ({type(exc).__name__}: {exc})")
+            except Exception as exc:  # noqa: BLE001 - status still reports the components, then the reason
+                from pipeline.adapters.errors import explain
+
+                click.echo(f"{'lag':<11} unknown")
+                raise UserError(explain(exc, s) or f"{type(exc).__name__}: {exc}") from None
     if not all(r.running for r in rows):
         sys.exit(1)
 

@@ -38,7 +38,8 @@ class Outbox:
         return pending
 
 
-async def send_packed(out: Outbox, topic: str, packer: Any, forwarder: Any, marks: dict[int, float]) -> None:
+async def send_packed(out: Outbox, topic: str, packer: Any, forwarder: Any, marks: dict[int, float],
+                      kind: bytes = PACKED) -> None:
     """A batch's packed messages (`pipeline.runtime.packing.Packer`) to `topic`, each carrying the watermark header of
     `marks`; partitions without records that have not heard `marks` yet get a record-less packed message with the
     header (`pipeline.runtime.watermarks.MarkForwarder`)."""
@@ -46,10 +47,10 @@ async def send_packed(out: Outbox, topic: str, packer: Any, forwarder: Any, mark
     for partition, value in packer.messages():
         used.add(partition)
         await out.send(topic, None, value, partition=partition,
-                       headers=[(KIND_HEADER, PACKED)] + (forwarder.header(partition, marks) if marks else []))
+                       headers=[(KIND_HEADER, kind)] + (forwarder.header(partition, marks) if marks else []))
     for partition in forwarder.silent(used, marks):
         await out.send(topic, None, pack([]), partition=partition,
-                       headers=[(KIND_HEADER, PACKED)] + forwarder.header(partition, marks))
+                       headers=[(KIND_HEADER, kind)] + forwarder.header(partition, marks))
 
 
 class Completer:

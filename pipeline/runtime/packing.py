@@ -10,6 +10,7 @@ Why: a consumed record costs faust ~60 µs of per-record machinery; a packed mes
 of records (docs/benchmarks.md)."""
 from __future__ import annotations
 
+import struct
 from typing import Iterable, Optional
 
 import msgspec
@@ -19,8 +20,25 @@ PACKED = b"packed"  # many mentions (by_customer) or negative mentions (negative
 LINK = b"link"      # by_customer: a prospect's handle joined a customer (value: the customer id)
 LINKS = b"links"    # by_customer: packed LINK records (key: prospect id, value: customer id)
 MERGE = b"merge"    # by_customer: a prospect's history moving to its customer (value: the history)
+SOURCED = b"packed-src"  # negative_by_brand: packed negative mentions, each value prefixed by its source
 VERSION = 1
 MAX_PACKED_BYTES = 1 << 20  # one packed message stays well below the topics' max.message.bytes (4 MiB)
+
+
+_SOURCE = struct.Struct(">IQI")  # detect partition, offset, index in the packed message
+
+
+def with_source(source: tuple[int, int, int], value: bytes) -> bytes:
+    """A negative mention's value on `mentions.negative_by_brand`: its source (`pipeline.domain.spikes`) + the
+    mention."""
+    return _SOURCE.pack(*source) + value
+
+
+def split_source(value: bytes) -> tuple[tuple[int, int, int], bytes]:
+    """The inverse of `with_source`; PackError when the value is too short to hold a source."""
+    if len(value) < _SOURCE.size:
+        raise PackError("sourced record shorter than its source")
+    return _SOURCE.unpack_from(value), value[_SOURCE.size:]
 
 
 class Envelope(msgspec.Struct, array_like=True):

@@ -211,6 +211,15 @@ def test_up_with_a_wrong_kafka_password_stops_at_the_topics(secured):
     assert "kafka       running" in out.stdout and "worker" not in out.stdout
 
 
+def test_status_with_a_wrong_kafka_password_names_it(secured):
+    """`status` prints the components, then the reason it cannot read the lag (exit 2, not 0)."""
+    stack, _ = secured
+    wrong = "not-" + uuid.uuid4().hex
+    out = cli(stack, "status", SOCIALPULSE_KAFKA_SASL_PASSWORD=wrong)
+    assert "SASL authentication failed for user 'socialpulse'" in one_error_line(stack, out, wrong)
+    assert "lag         unknown" in out.stdout
+
+
 @pytest.mark.parametrize("problem", ["wrong password", "untrusted certificate"])
 def test_clickhouse_refusals_are_one_clear_line(secured, problem):
     stack, pki = secured

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from pipeline.contract import topics
-from pipeline.contract.records import Alert, DeadLetter
+from pipeline.contract.records import Alert, DeadLetter, EnrichedMention
 from pipeline.domain.escalation import CustomerHistory
-from pipeline.runtime.packing import KIND_HEADER, LINKS, MERGE, PACKED, Packer, pack, unpack
+from pipeline.runtime.packing import KIND_HEADER, LINKS, MERGE, PACKED, SOURCED, Packer, pack, split_source, unpack
 from pipeline.runtime.table_batch import TableBatch
 from pipeline.runtime.watermarks import WM_HEADER, encode_marks, header_marks
 from pipeline.settings import Settings
@@ -62,6 +62,18 @@ def test_negatives_go_to_the_spike_stage_packed_per_brand_with_the_watermark():
     (neg,) = out.to(topics.NEGATIVES)
     assert [k for k, _ in unpack(neg[2])] == [b"acme"]  # only the negative one
     assert header_marks(neg[4]) == {0: 1_764_500_000.0}  # detect partition 0's watermark over its one raw partition
+    assert dict(neg[4])[KIND_HEADER] == SOURCED
+    (source, value), = [split_source(v) for _, v in unpack(neg[2])]
+    assert source == (0, 0, 0) and dec(value, EnrichedMention).mention_id == "twitter:1"  # partition, offset, index
+
+
+def test_a_mention_seen_before_is_not_sent_to_the_spike_stage_again():
+    stage = DetectStage(S, DictTable())
+    first = run_batch(stage, [packed((b"C1", enc(mention(1))))])
+    again = run_batch(stage, [packed((b"C1", enc(mention(1))))])  # the same mention, produced twice
+    assert len(first.to(topics.NEGATIVES)) == 1
+    assert [unpack(n[2]) for n in again.to(topics.NEGATIVES)] in ([], [[]])  # at most a record-less watermark
+    assert len(again.to(topics.ENRICHED)) == 1  # the row is re-emitted (the sink is idempotent)
 
 
 def test_a_bad_record_in_a_packed_message_is_dead_lettered_alone():

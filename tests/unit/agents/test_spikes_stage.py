@@ -8,7 +8,7 @@ from pipeline.contract import topics
 from pipeline.contract.records import Alert
 from pipeline.domain.mention import to_iso
 from pipeline.domain.spikes import SpikeState
-from pipeline.runtime.packing import KIND_HEADER, PACKED, Packer, pack
+from pipeline.runtime.packing import KIND_HEADER, PACKED, SOURCED, Packer, pack, with_source
 from pipeline.runtime.table_batch import TableBatch
 from pipeline.runtime.watermarks import WM_HEADER, encode_marks
 from pipeline.settings import Settings
@@ -20,8 +20,9 @@ T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
 def batch(records, mark: float):
+    """A packed message of the detect stage: each record carries its source (`with_source`)."""
     return event(topics.NEGATIVES, pack(records),
-                 headers=[(KIND_HEADER, PACKED), (WM_HEADER, encode_marks({0: mark}))])
+                 headers=[(KIND_HEADER, SOURCED), (WM_HEADER, encode_marks({0: mark}))])
 
 
 def run_batch(stage: SpikeStage, events):
@@ -32,9 +33,11 @@ def run_batch(stage: SpikeStage, events):
     return out
 
 
-def negatives(hour: int, n: int, start: int):
+def negatives(hour: int, n: int, start: int, partition: int = 0):
+    """`n` negative mentions of acme in `hour`, read by the detect stage at offsets start … start+n-1."""
     at = T0 + timedelta(hours=hour, minutes=10)
-    return [(b"acme", enc(mention(start + k, customer=f"C{start + k}", created_at=to_iso(at))))
+    return [(b"acme", with_source((partition, start + k, 0),
+                                  enc(mention(start + k, customer=f"C{start + k}", created_at=to_iso(at)))))
             for k in range(n)]
 
 
@@ -61,4 +64,5 @@ def test_the_same_batch_redelivered_counts_nothing_twice():
     run_batch(stage, [batch(records, T0.timestamp())])
     run_batch(stage, [batch(records, T0.timestamp())])
     state = dec(stage.table.data[b"acme"], SpikeState)
-    assert sum(len(c.ids) for c in state.counts.values()) == 3
+    assert sum(c.n for c in state.tally.values()) == 3
+    assert state.sources == {0: (2, 0)}

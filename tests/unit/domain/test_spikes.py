@@ -101,7 +101,7 @@ def test_busy_steady_hours_never_alert_as_the_watermark_moves_on():
         advance(state, (hour + 1) * HOUR + CFG.allowed_lateness + 1)
         found += evaluate(state, "acme", CFG)
     assert found == []
-    assert len(state.counts) <= CFG.baseline_hours + 2
+    assert len(state.tally) <= CFG.baseline_hours + 2
 
 
 def test_min_count_and_sigma():
@@ -114,19 +114,45 @@ def test_min_count_and_sigma():
     assert [s.count for s in spikes] == [20]
 
 
-def test_duplicates_are_counted_once():
+def sourced(state, events, partition=0, first=0, cfg=CFG):
+    """events read by the detect stage from `partition` at offsets first, first+1, … → outcomes."""
+    return [count_negative(state, ts, m, cfg, (partition, first + k, 0)) for k, (ts, m) in enumerate(events)]
+
+
+def test_redelivered_sources_are_counted_once():
     state = SpikeState()
     events = outage(H0, 30)
-    assert feed(state, events) == ["counted"] * 30
-    assert feed(state, events) == ["duplicate"] * 30
-    assert len(state.counts[H0].ids) == 30
+    assert sourced(state, events) == ["counted"] * 30
+    assert sourced(state, events) == ["duplicate"] * 30  # the same 30 again (a crash, a rebalance)
+    assert sourced(state, events[20:], first=20) == ["duplicate"] * 10  # the tail only
+    assert state.tally[H0].n == 30 and state.sources == {0: (29, 0)}
+    # another detect partition has its own high-water mark; records of one packed message differ by index
+    assert sourced(state, outage(H0, 3, base=500), partition=1, first=5) == ["counted"] * 3
+    assert count_negative(state, at(H0), neg(900), CFG, (1, 7, 1)) == "counted"
+    assert count_negative(state, at(H0), neg(900), CFG, (1, 7, 1)) == "duplicate"
+    assert state.tally[H0].n == 34 and state.sources == {0: (29, 0), 1: (7, 1)}
+
+
+def test_state_stays_small_however_many_negatives_an_hour_holds():
+    """The state holds counts, not ids: 100,000 negatives in an hour encode to the size of a few."""
+    state = SpikeState()
+    sourced(state, [(at(H0, k % 60), neg(k)) for k in range(100_000)])
+    assert state.tally[H0].n == 100_000
+    assert len(msgspec.msgpack.encode(state)) < 2_000
+
+
+def test_a_late_source_still_moves_its_high_water_mark():
+    state = SpikeState()
+    advance(state, (H0 + 1) * HOUR + CFG.allowed_lateness)  # hour H0 closed
+    assert sourced(state, [(at(H0), neg(1))]) == ["late"]
+    assert sourced(state, [(at(H0), neg(1))]) == ["duplicate"] and state.late == 1
 
 
 def test_late_event_of_a_closed_hour_is_not_counted():
     state = SpikeState()
     advance(state, (H0 + 1) * HOUR + CFG.allowed_lateness)  # hour H0 closed
     assert feed(state, [(at(H0), neg(1))]) == ["late"]
-    assert state.late == 1 and H0 not in state.counts
+    assert state.late == 1 and H0 not in state.tally
     # within the allowed lateness an hour still takes its late events
     state = SpikeState()
     advance(state, (H0 + 1) * HOUR + CFG.allowed_lateness - 1)
@@ -141,8 +167,8 @@ def test_watermark_never_goes_back_and_state_is_bounded():
     assert state.watermark == (H0 + 100) * HOUR
     evaluate(state, "acme", CFG)
     # kept: the baseline of the first hour still to judge (H0+99, whose predecessors closed), nothing older
-    assert min(state.counts) == H0 + 99 - CFG.baseline_hours
-    assert len(state.counts) == CFG.baseline_hours + 1
+    assert min(state.tally) == H0 + 99 - CFG.baseline_hours
+    assert len(state.tally) == CFG.baseline_hours + 1
 
 
 def test_same_alerts_whatever_the_arrival_order():
@@ -162,13 +188,19 @@ def test_same_alerts_whatever_the_arrival_order():
             rng.shuffle(order)
         state, found = SpikeState(), []
         arrived_min = {}  # the watermark of a correct stage: min over "partitions" of what they delivered
+        delivered: dict[int, list] = {0: [], 1: []}  # per "partition", in its order: (ts, mention, source)
         for i, (ts, m) in enumerate(order):
-            count_negative(state, ts, m, CFG)
             lane = int(m.mention_id.split(":")[1]) % 2
+            source = (lane, len(delivered[lane]), 0)
+            delivered[lane].append((ts, m, source))
+            count_negative(state, ts, m, CFG, source)
             arrived_min[lane] = max(arrived_min.get(lane, 0), ts)
             if trial <= 1 and i % 50 == 0 and len(arrived_min) == 2:
                 advance(state, min(arrived_min.values()))
                 found += evaluate(state, "acme", CFG)
+        # a crash: each partition redelivers its last 40 records; none is counted again
+        again = [count_negative(state, ts, m, CFG, src) for lane in (0, 1) for ts, m, src in delivered[lane][-40:]]
+        assert again == ["duplicate"] * 80
         advance(state, max(ts for ts, _ in events) + 2 * HOUR)
         found += evaluate(state, "acme", CFG)
         hours = sorted(s.hour for s in found)
@@ -183,14 +215,15 @@ def test_state_round_trips_through_msgpack():
     raw = msgspec.msgpack.encode(state)
     back = msgspec.msgpack.decode(raw, type=SpikeState)
     assert back.alerted == state.alerted and back.watermark == state.watermark
-    assert {h: c.ids for h, c in back.counts.items()} == {h: c.ids for h, c in state.counts.items()}
+    assert back.tally == state.tally and back.sources == state.sources
 
 
-def test_v1_state_decodes_as_a_fresh_start():
-    """The previous state (hours/first_hour) keeps its alerted hours but not its counts."""
-    old = msgspec.msgpack.encode({"hours": {"1": 5}, "alerted": [H0], "first_hour": H0 - 30})
-    state = msgspec.msgpack.decode(old, type=SpikeState)
-    assert state.alerted == [H0] and state.counts == {} and state.watermark == 0.0
+def test_earlier_states_decode_as_a_fresh_start():
+    """The v1 state (hours/first_hour) and the id-set state (counts) keep their alerted hours, not their counts."""
+    for old in ({"hours": {"1": 5}, "alerted": [H0], "first_hour": H0 - 30},
+                {"counts": {str(H0): [[1, 2, 3], []]}, "alerted": [H0], "first": H0 - 30, "watermark": 5.0}):
+        state = msgspec.msgpack.decode(msgspec.msgpack.encode(old), type=SpikeState)
+        assert state.alerted == [H0] and state.tally == {} and state.sources == {}
 
 
 def test_spike_alert_names_hour_count_baseline_and_worst_mention():
