@@ -30,6 +30,15 @@ def register(p: Pipeline) -> None:
         for topic, n in lag.items():
             metrics.CONSUMER_LAG.labels(topic).set(n)
 
+    @app.timer(30.0)
+    async def observe_tables() -> None:
+        """Keys and encoded bytes of each stage's table: what the worker's state holds (the soak run reads them
+        beside the RSS to tell state that fills a window from memory that leaks)."""
+        for name, table in p.tables.items():
+            data = table.data
+            metrics.TABLE_KEYS.labels(name).set(len(data))
+            metrics.TABLE_BYTES.labels(name).set(sum(len(v) for v in data.values() if v is not None))
+
     @app.page("/health")
     async def health(web, request):
         table = p.identities

@@ -19,6 +19,10 @@ SINK_ROWS = Counter("socialpulse_sink_rows_total", "Rows inserted into ClickHous
 SINK_OUTAGES = Counter("socialpulse_sink_outages_total", "ClickHouse outages seen by the sink", registry=REGISTRY)
 CONSUMER_LAG = Gauge("socialpulse_consumer_lag", "Messages not yet consumed per topic (all partitions)", ["topic"],
                      registry=REGISTRY)
+TABLE_KEYS = Gauge("socialpulse_table_keys", "Keys held in a stage's table (this worker's partitions)", ["table"],
+                   registry=REGISTRY)
+TABLE_BYTES = Gauge("socialpulse_table_bytes", "Encoded bytes of the values in a stage's table (this worker's "
+                    "partitions)", ["table"], registry=REGISTRY)
 IDENTITIES = Gauge("socialpulse_identities", "Identities held in the worker's identity table", registry=REGISTRY)
 WEBHOOK_DELIVERIES = Counter("socialpulse_webhook_deliveries_total", "Webhook deliveries by outcome", ["outcome"],
                              registry=REGISTRY)

@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
+import os
+import shutil
+import subprocess
 import threading
 import time
 import urllib.request
+from typing import Iterator
+
+import pytest
 
 from pipeline.ops.services.process import free_port
 from pipeline.settings import Settings
@@ -64,3 +71,47 @@ class DashboardThread:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
+
+
+def sse_events(port: int, token: str, deadline: float) -> Iterator[tuple[str, dict]]:
+    """(event, data) of a dashboard's /api/stream on 127.0.0.1:`port` (dashboard token) until `deadline`."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        conn.request("GET", "/api/stream", headers={"Authorization": f"Bearer {token}",
+                                                     "Accept": "text/event-stream"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        event, data = "", []
+        while time.monotonic() < deadline:
+            raw = resp.readline()
+            if not raw:
+                return
+            text = raw.decode().rstrip("\r\n")
+            if text.startswith("event: "):
+                event = text[7:]
+            elif text.startswith("data: "):
+                data.append(text[6:])
+            elif text == "" and event:
+                yield event, json.loads("\n".join(data))
+                event, data = "", []
+    finally:
+        conn.close()
+
+
+def debian_tool_or_skip(path: str, package: str) -> str:
+    """`path` (a Debian package's binary), installing `package` once if it is missing and we are root; else skip
+    (`make setup` installs them)."""
+    if os.path.exists(path):
+        return path
+    reason = f"{path} is absent"
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        try:
+            subprocess.run(["apt-get", "install", "-y", "-q", package], check=True, timeout=600,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except (subprocess.SubprocessError, OSError) as exc:
+            reason += f" and `apt-get install {package}` failed ({type(exc).__name__})"
+        if os.path.exists(path):
+            return path
+    else:
+        reason += " and cannot be installed here (needs root + apt-get; `make setup` installs it)"
+    pytest.skip(reason)

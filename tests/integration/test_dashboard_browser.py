@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import re
-import shutil
 import subprocess
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -24,7 +22,7 @@ from pipeline.domain.mention import to_iso
 from pipeline.settings import Settings
 
 from .conftest import produce, wait_for_rows
-from .dashboard_thread import DashboardThread
+from .dashboard_thread import DashboardThread, debian_tool_or_skip
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -38,20 +36,7 @@ HOSTILE_TAIL = "<img src=x onerror=alert(1)>"
 
 def chromium_or_skip() -> str:
     """/usr/bin/chromium, installing Debian's package once if it is missing and we are root; else skip."""
-    if os.path.exists(CHROMIUM):
-        return CHROMIUM
-    reason = f"{CHROMIUM} is absent"
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        try:
-            subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, timeout=600,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except (subprocess.SubprocessError, OSError) as exc:
-            reason += f" and `apt-get install chromium` failed ({type(exc).__name__})"
-        if os.path.exists(CHROMIUM):
-            return CHROMIUM
-    else:
-        reason += " and cannot be installed here (needs root + apt-get; `make setup` installs it)"
-    pytest.skip(reason)
+    return debian_tool_or_skip(CHROMIUM, "chromium")
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import shutil
 import socket
 import ssl
@@ -23,7 +22,7 @@ from pipeline.domain.escalation import alert_id as make_alert_id
 from pipeline.ops.services.process import free_port
 
 from .conftest import wait_for_rows
-from .dashboard_thread import DashboardThread
+from .dashboard_thread import DashboardThread, debian_tool_or_skip
 from .test_dashboard_browser import ARTIFACTS, HOSTILE_TAIL, mention, send, signed_in_page
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -65,22 +64,8 @@ http {{
 
 
 def nginx_or_skip() -> str:
-    """Debian's nginx, installed once (nginx-light) if it is missing and we are root; else skip."""
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-    if found:
-        return found
-    reason = "nginx is absent"
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        try:
-            subprocess.run(["apt-get", "install", "-y", "-q", "nginx-light"], check=True, timeout=600,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except (subprocess.SubprocessError, OSError) as exc:
-            reason += f" and `apt-get install nginx-light` failed ({type(exc).__name__})"
-        if os.path.exists("/usr/sbin/nginx"):
-            return "/usr/sbin/nginx"
-    else:
-        reason += " and cannot be installed here (needs root + apt-get; `make setup` installs it)"
-    pytest.skip(reason)
+    """Debian's nginx (nginx-light), installed once if it is missing and we are root; else skip."""
+    return shutil.which("nginx") or debian_tool_or_skip("/usr/sbin/nginx", "nginx-light")
 
 
 def _tls_ready(port: int) -> bool:

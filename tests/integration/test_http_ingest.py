@@ -5,14 +5,12 @@ dashboard token does not open the endpoint."""
 from __future__ import annotations
 
 import dataclasses
-import http.client
 import json
 import time
 import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timezone
-from typing import Iterator
 
 import pytest
 
@@ -21,7 +19,7 @@ from pipeline.domain.escalation import alert_id as make_alert_id
 from pipeline.domain.mention import to_iso
 
 from .conftest import consume_matching, end_offsets, wait_for_rows
-from .dashboard_thread import DashboardThread
+from .dashboard_thread import DashboardThread, sse_events
 
 pytestmark = pytest.mark.integration
 
@@ -81,37 +79,12 @@ def test_a_mixed_ndjson_body_lands_in_clickhouse_and_the_dead_letter_topic(s, da
     assert [d["reason"] for d in found] == [r["reason"] for r in reply["rejected"]]
 
 
-def sse_events(dashboard: DashboardThread, deadline: float) -> Iterator[tuple[str, dict]]:
-    """(event, data) from /api/stream with the dashboard token until `deadline`."""
-    conn = http.client.HTTPConnection("127.0.0.1", dashboard.port, timeout=20)
-    try:
-        conn.request("GET", "/api/stream", headers={"Authorization": f"Bearer {dashboard.token}",
-                                                     "Accept": "text/event-stream"})
-        resp = conn.getresponse()
-        assert resp.status == 200
-        event, data = "", []
-        while time.monotonic() < deadline:
-            raw = resp.readline()
-            if not raw:
-                return
-            text = raw.decode().rstrip("\r\n")
-            if text.startswith("event: "):
-                event = text[7:]
-            elif text.startswith("data: "):
-                data.append(text[6:])
-            elif text == "" and event:
-                yield event, json.loads("\n".join(data))
-                event, data = "", []
-    finally:
-        conn.close()
-
-
 def test_a_complaint_posted_over_http_appears_on_the_live_page(s, dashboard, brand):
     # On the support channel: addressed to the brand by construction (like test_dashboard_browser's complaint).
     complaint = mention(brand, "@aerolux cancelled my flight and lost my bag, I want a refund now!",
                         channel="support", author=f"traveller_{uuid.uuid4().hex[:6]}")
     expected_id = make_alert_id("complaint", f"support:{complaint['id']}")
-    events = sse_events(dashboard, time.monotonic() + 120)
+    events = sse_events(dashboard.port, dashboard.token, time.monotonic() + 120)
     name, snapshot = next(events)
     assert name == "snapshot" and snapshot["live"] is True  # subscribed: what is produced from now on arrives
 

@@ -25,6 +25,7 @@ import pytest
 from pipeline.settings import Settings
 from tests.conftest import ROOT, SAMPLE_BRANDS, free_port
 from tests.integration.conftest import wait_for_rows
+from tests.integration.dashboard_thread import sse_events
 
 pytestmark = pytest.mark.integration
 
@@ -88,31 +89,6 @@ def cli(stack, *args: str, **env: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
-def sse_events(stack, deadline: float):
-    """(event, data) of the dashboard's /api/stream (dashboard token) until `deadline`."""
-    conn = http.client.HTTPConnection("127.0.0.1", stack.s.dashboard_port, timeout=20)
-    try:
-        conn.request("GET", "/api/stream", headers={"Authorization": f"Bearer {stack.dashboard_token()}",
-                                                     "Accept": "text/event-stream"})
-        resp = conn.getresponse()
-        assert resp.status == 200
-        event, data = "", []
-        while time.monotonic() < deadline:
-            raw = resp.readline()
-            if not raw:
-                return
-            text = raw.decode().rstrip("\r\n")
-            if text.startswith("event: "):
-                event = text[7:]
-            elif text.startswith("data: "):
-                data.append(text[6:])
-            elif text == "" and event:
-                yield event, json.loads("\n".join(data))
-                event, data = "", []
-    finally:
-        conn.close()
-
-
 def test_the_pipeline_runs_end_to_end_over_sasl_ssl_and_tls(secured, tmp_path):
     stack, _ = secured
     s = stack.s
@@ -131,7 +107,7 @@ def test_the_pipeline_runs_end_to_end_over_sasl_ssl_and_tls(secured, tmp_path):
 
     # The snapshot comes from ClickHouse (TLS); the feed is live once its aiokafka consumer joined over SASL_SSL
     # (just after `up`, it may join after the first page connects: the stream then says so with a `live` event)
-    events = sse_events(stack, time.monotonic() + 90)
+    events = sse_events(stack.s.dashboard_port, stack.dashboard_token(), time.monotonic() + 90)
     name, snapshot = next(events)
     assert name == "snapshot"
     if not snapshot["live"]:
