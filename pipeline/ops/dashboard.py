@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pipeline.settings import Settings
 from pipeline.web.server import dashboard_url
-from pipeline.web.tokens import TOKEN_CHECK_SECONDS, new_token, token_file, write_token
+from pipeline.adapters.secretfile import write_secret
+from pipeline.web.tokens import TOKEN_CHECK_SECONDS, new_token, token_file
 
 
 class EnvironmentToken(ValueError):
@@ -23,7 +24,7 @@ def rotate_token(s: Settings) -> list[str]:
                                "rotated here; change the variable and restart the dashboard")
     path = token_file(Path(s.data_dir))
     token = new_token()
-    write_token(path, token)
+    write_secret(path, token)
     url = dashboard_url(s.dashboard_host, s.dashboard_port)
     return [f"new dashboard token written to {path.resolve()} (mode 0600)",
             f"a running dashboard switches to it within {TOKEN_CHECK_SECONDS:g} s: the old token and every session "

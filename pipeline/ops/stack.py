@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from pipeline.adapters.secretfile import kept_secret
 from pipeline.ops.credentials import embedded_clickhouse_settings
 from pipeline.ops.services.embedded_clickhouse import EmbeddedClickHouse
 from pipeline.ops.services.embedded_kafka import EmbeddedKafka
@@ -55,7 +56,7 @@ class Stack:
 
     def dashboard_token(self) -> str:
         """The configured token, else one generated once and kept (mode 0600) in the data dir."""
-        return self.s.dashboard_token or _kept_token(self.run_dir / "dashboard.token")
+        return self.s.dashboard_token or kept_secret(self.run_dir / "dashboard.token")
 
     @property
     def run_dir(self) -> Path:
@@ -64,7 +65,7 @@ class Stack:
     def ingest_token(self) -> str:
         """The configured ingest token(s) of POST /api/mentions, else one generated once and kept (mode 0600) in
         `<data dir>/run/ingest.token`, like the dashboard's."""
-        return self.s.ingest_token or _kept_token(self.run_dir / "ingest.token")
+        return self.s.ingest_token or kept_secret(self.run_dir / "ingest.token")
 
     def dashboard_url(self) -> str:
         """URL that logs the browser in (sets the session cookie); shown on the user's terminal only."""
@@ -164,20 +165,6 @@ class Stack:
         dpid = self.dashboard.pid()
         out.append(ComponentStatus("dashboard", bool(dpid), dpid, f"{s.dashboard_host}:{s.dashboard_port}", True))
         return out
-
-
-def _kept_token(path: Path) -> str:
-    """The token kept in `path`, generated (and written with mode 0600) the first time."""
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        import secrets
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        token = secrets.token_urlsafe(24)
-        path.touch(mode=0o600)
-        path.write_text(token)
-        return token
 
 
 def _healthy(ch: EmbeddedClickHouse) -> bool:

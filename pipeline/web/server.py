@@ -59,7 +59,8 @@ from pipeline.web.logs import AccessLogger, RedactTokens, install_log_redaction
 from pipeline.web.pages import STATIC_DIR, customer_page, health, index, prometheus, signed_out
 from pipeline.web.proxy import TrustedProxies, proxy_middleware
 from pipeline.web.sessions import Sessions
-from pipeline.web.tokens import TokenSource, read_token, token_file
+from pipeline.adapters.secretfile import read_secret
+from pipeline.web.tokens import TokenSource, token_file
 
 #: Imported from here by callers and tests (the names this module had before it was split).
 __all__ = ["ALERT_VIEW_COLUMNS", "COOKIE_NAME", "AccessLogger", "AlertFeed", "LiveFeed", "QueryRunner", "Subscriber",
@@ -138,7 +139,7 @@ def dashboard_tokens(settings: Settings) -> tuple[TokenSource, str]:
     file's token that way) or unset: the file is followed (created when missing), so rotate-token reaches it."""
     path = token_file(Path(settings.data_dir))
     env = settings.dashboard_token
-    if env and not hmac.compare_digest(read_token(path).encode(), env.encode()):
+    if env and not hmac.compare_digest(read_secret(path).encode(), env.encode()):
         return TokenSource(env), "<SOCIALPULSE_DASHBOARD_TOKEN>"
     if env:
         return TokenSource(env, path), f"<the token in {path.resolve()}>"

@@ -7,11 +7,12 @@ from then on the old token, and every session made with it (`sessions` derives i
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import time
 from pathlib import Path
 from typing import Callable, Optional
+
+from pipeline.adapters.secretfile import kept_secret, read_secret, write_secret
 
 log = logging.getLogger(__name__)
 
@@ -27,36 +28,9 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def read_token(path: Path) -> str:
-    """The token in `path` ('' when the file is missing or empty)."""
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        return ""
-
-
-def write_token(path: Path, token: str) -> None:
-    """Replace `path` by a file holding `token`, mode 0600 from the start (a temporary file renamed over it, so a
-    reader sees the old token or the new one, never half of it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(token + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def kept_token(path: Path) -> str:
     """The token kept in `path`, generated (mode 0600) the first time."""
-    token = read_token(path)
-    if not token:
-        token = new_token()
-        write_token(path, token)
-    return token
+    return kept_secret(path)
 
 
 class TokenSource:
@@ -94,7 +68,7 @@ class TokenSource:
             signature = self._stat()
             if signature != self._signature:
                 self._signature = signature
-                token = read_token(self.path) if signature is not None else ""
+                token = read_secret(self.path) if signature is not None else ""
                 if token and not secrets.compare_digest(token.encode(), self._token.encode()):
                     self._token = token
                     self.generation += 1

@@ -22,7 +22,8 @@ from pipeline.web.auth import COOKIE_NAME, SESSIONS
 from pipeline.web.logs import RedactTokens, escape, install_log_redaction
 from pipeline.web.proxy import TrustedProxies
 from pipeline.web.server import create_web_app, dashboard_tokens, runner_options
-from pipeline.web.tokens import TokenSource, read_token, token_file, write_token
+from pipeline.adapters.secretfile import read_secret, write_secret
+from pipeline.web.tokens import TokenSource, token_file
 
 from .test_dashboard import BEARER, TOKEN, StubFeed, StubQueries
 
@@ -187,7 +188,7 @@ def test_sign_out_revokes_the_session_clears_the_cookie_and_ends_its_stream():
 
 def test_a_new_token_in_the_file_ends_old_sessions_tokens_and_streams(tmp_path, caplog):
     path = token_file(tmp_path)
-    write_token(path, TOKEN)
+    write_secret(path, TOKEN)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     tokens = TokenSource(TOKEN, path, check_every=0.0)
     new = "n3w-t0k3n-" + "y" * 20
@@ -196,7 +197,7 @@ def test_a_new_token_in_the_file_ends_old_sessions_tokens_and_streams(tmp_path, 
         value, _ = await login(client)
         stream = await client.get("/api/stream", headers=with_cookie(value))
         await asyncio.wait_for(stream.content.readuntil(b"event: snapshot"), 5)
-        write_token(path, new)
+        write_secret(path, new)
         old_bearer = await client.get("/api/kpis", headers=BEARER)
         await asyncio.wait_for(stream.content.read(), 5)
         ended = stream.content.at_eof()
@@ -213,10 +214,10 @@ def test_a_new_token_in_the_file_ends_old_sessions_tokens_and_streams(tmp_path, 
 
 def test_the_token_file_is_looked_at_only_every_few_seconds(tmp_path):
     path = token_file(tmp_path)
-    write_token(path, "a" * 24)
+    write_secret(path, "a" * 24)
     now = [100.0]
     tokens = TokenSource("a" * 24, path, clock=lambda: now[0])
-    write_token(path, "b" * 24)
+    write_secret(path, "b" * 24)
     assert tokens.current() == "a" * 24
     now[0] += 2.0
     assert tokens.current() == "b" * 24
@@ -230,10 +231,10 @@ def test_which_token_a_dashboard_follows(tmp_path):
     assert fixed.path is None and shown == "<SOCIALPULSE_DASHBOARD_TOKEN>"
     kept, shown = dashboard_tokens(Settings(data_dir=tmp_path))  # none configured: made once, followed
     path = token_file(tmp_path)
-    assert kept.path == path and shown == read_token(path) and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert kept.path == path and shown == read_secret(path) and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert dashboard_tokens(Settings(data_dir=tmp_path))[1] == shown  # the same one next time
-    by_up, shown = dashboard_tokens(Settings(data_dir=tmp_path, dashboard_token=read_token(path)))  # `up` passes it
-    assert by_up.path == path and by_up.current() == read_token(path) and read_token(path) not in shown
+    by_up, shown = dashboard_tokens(Settings(data_dir=tmp_path, dashboard_token=read_secret(path)))  # `up` passes it
+    assert by_up.path == path and by_up.current() == read_secret(path) and read_secret(path) not in shown
 
 
 def test_rotate_token_command(tmp_path, monkeypatch):
@@ -243,11 +244,11 @@ def test_rotate_token_command(tmp_path, monkeypatch):
     runner = CliRunner()
     out = runner.invoke(main, ["dashboard", "rotate-token", "--data-dir", str(tmp_path)])
     assert out.exit_code == 0, out.output
-    token = read_token(token_file(tmp_path))
+    token = read_secret(token_file(tmp_path))
     assert f"/?token={token}" in out.output and len(token) >= 24
     assert stat.S_IMODE(token_file(tmp_path).stat().st_mode) == 0o600
     again = runner.invoke(main, ["dashboard", "rotate-token", "--data-dir", str(tmp_path)])
-    assert again.exit_code == 0 and read_token(token_file(tmp_path)) != token
+    assert again.exit_code == 0 and read_secret(token_file(tmp_path)) != token
 
     refused = runner.invoke(main, ["dashboard", "rotate-token", "--data-dir", str(tmp_path)],
                             env={"SOCIALPULSE_DASHBOARD_TOKEN": "f" * 24})
