@@ -77,47 +77,53 @@ def _send(s: Settings, key: str, value: Optional[bytes], producer: Any = None) -
             producer.close()
 
 
+def _key_of(channel: str, handle: str) -> str:
+    try:
+        return identity_key_of(channel, handle)
+    except ValueError as exc:
+        raise LinkError(str(exc)) from None
+
+
 def link(s: Settings, channel: str, handle: str, customer_id: str, *, by: str, source: str = "cli",
          force: bool = False, producer: Any = None) -> LinkResult:
     """Attach CHANNEL HANDLE to the known customer `customer_id` (see the module docstring)."""
+    key = _key_of(channel, handle)
+    c = make_client(s)
     try:
-        key = identity_key_of(channel, handle)
-    except ValueError as exc:
-        raise LinkError(str(exc)) from None
+        return _link(s, c, key, customer_id, by=by, source=source, force=force, producer=producer)
+    finally:
+        c.disconnect()
+
+
+def _link(s: Settings, c: Any, key: str, customer_id: str, *, by: str, source: str, force: bool,
+          producer: Any = None) -> LinkResult:
+    """`link` of one identity key, on an open ClickHouse client."""
     customer_id = customer_id.strip()
     if not customer_id or is_prospect_id(customer_id):
         raise LinkError(f"{customer_id or 'the customer id'!r} is not a customer id: link a handle to a customer "
                         "loaded with `socialpulse customers load`, not to a prospect")
-    c = make_client(s)
-    try:
-        customer = ch.customer_record(c, customer_id)
-        if customer is None:
-            raise LinkError(f"unknown customer {customer_id!r}: load it first with `socialpulse customers load FILE`")
-        owner = ch.owner_of(c, key)
-        previous = owner[0] if owner and not owner[1] else ""
-        if previous == customer_id:
-            raise LinkError(f"{mask_key(key)} already belongs to {customer_id}")
-        if previous and not force:
-            raise LinkError(f"{mask_key(key)} belongs to customer {previous}: pass --force to move it to "
-                            f"{customer_id}")
-        now = datetime.now(timezone.utc)
-        ident = linked_identity(key, customer_id, tier=customer.tier, lifetime_value=customer.lifetime_value,
-                                followers=customer.followers, name=customer.name, updated_at=to_iso(now))
-        _send(s, key, encode(ident), producer)
-        result = LinkResult("link", key, customer_id, previous, prospect_id(key))
-        _audit(c, result, now, by, source)
-        return result
-    finally:
-        c.disconnect()
+    customer = ch.customer_record(c, customer_id)
+    if customer is None:
+        raise LinkError(f"unknown customer {customer_id!r}: load it first with `socialpulse customers load FILE`")
+    owner = ch.owner_of(c, key)
+    previous = owner[0] if owner and not owner[1] else ""
+    if previous == customer_id:
+        raise LinkError(f"{mask_key(key)} already belongs to {customer_id}")
+    if previous and not force:
+        raise LinkError(f"{mask_key(key)} belongs to customer {previous}: pass --force to move it to {customer_id}")
+    now = datetime.now(timezone.utc)
+    ident = linked_identity(key, customer_id, tier=customer.tier, lifetime_value=customer.lifetime_value,
+                            followers=customer.followers, name=customer.name, updated_at=to_iso(now))
+    _send(s, key, encode(ident), producer)
+    result = LinkResult("link", key, customer_id, previous, prospect_id(key))
+    _audit(c, result, now, by, source)
+    return result
 
 
 def unlink(s: Settings, channel: str, handle: str, *, by: str, source: str = "cli",
            producer: Any = None) -> LinkResult:
     """Detach CHANNEL HANDLE from its customer (a tombstone on `customers.identities`)."""
-    try:
-        key = identity_key_of(channel, handle)
-    except ValueError as exc:
-        raise LinkError(str(exc)) from None
+    key = _key_of(channel, handle)
     c = make_client(s)
     try:
         owner = ch.owner_of(c, key)
@@ -137,11 +143,11 @@ def link_prospect(s: Settings, prospect: str, customer_id: str, *, by: str, sour
     c = make_client(s)
     try:
         keys = ch.prospect_keys(c, prospect)
+        if not keys:
+            raise LinkError(f"unknown prospect {prospect!r}")
+        return [_link(s, c, key, customer_id, by=by, source=source, force=force) for key in keys]
     finally:
         c.disconnect()
-    if not keys:
-        raise LinkError(f"unknown prospect {prospect!r}")
-    return [link(s, *split_identity_key(k), customer_id, by=by, source=source, force=force) for k in keys]
 
 
 def _audit(c: Any, r: LinkResult, at: datetime, by: str, source: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 
 from aiohttp import web
 
+from pipeline.adapters.clickhouse.links import AUDIT_COLUMNS, HISTORY_SQL
 from pipeline.codec import encode
 from pipeline.domain.identity import (EMAIL_CHANNEL, email_key, is_email, is_prospect_id, mask_email, mask_key,
                                       normalise_handle)
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 20
 TIMELINE_LIMIT = 200
+LINK_HISTORY_LIMIT = 50
 MIN_PREFIX = 3
 _ID_RE = re.compile(r"^[\x21-\x7e]{1,256}$")
 _EMAIL_IN_TEXT_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -89,13 +91,6 @@ FROM v_customer_timeline(customer_id = %(id)s)
 ORDER BY at DESC, kind = 'alert' DESC, ref_id
 LIMIT %(limit)s
 """
-LINK_HISTORY_SQL = """
-SELECT at, action, identity_key, customer_id, previous_customer_id, prospect_id, `by`, source
-FROM identity_links FINAL
-WHERE customer_id IN %(ids)s OR previous_customer_id IN %(ids)s OR prospect_id IN %(ids)s
-ORDER BY at DESC
-LIMIT 50
-"""
 
 
 def mask_text(text: str) -> str:
@@ -150,9 +145,10 @@ def _identity_view(row: Sequence[Any]) -> dict[str, Any]:
 
 
 def _link_view(row: Sequence[Any]) -> dict[str, Any]:
-    at, action, key, cid, previous, pid, by, source = row
-    return {"at": iso(at), "action": action, "identity": mask_key(key), "customer_id": cid,
-            "previous_customer_id": previous, "prospect_id": pid, "by": by, "source": source}
+    v = dict(zip(AUDIT_COLUMNS, row))
+    return {"at": iso(v["at"]), "action": v["action"], "identity": mask_key(v["identity_key"]),
+            "customer_id": v["customer_id"], "previous_customer_id": v["previous_customer_id"],
+            "prospect_id": v["prospect_id"], "by": v["by"], "source": v["source"]}
 
 
 async def profile(q: Any, cid: str) -> Optional[dict[str, Any]]:
@@ -165,7 +161,7 @@ async def profile(q: Any, cid: str) -> Optional[dict[str, Any]]:
     params = {"id": cid, "ids": ids, "limit": TIMELINE_LIMIT}
     stats, value, alerts, timeline, links = await asyncio.gather(
         q.execute(STATS_SQL, params), q.execute(VALUE_SQL, params), q.execute(OPEN_ALERTS_SQL, params),
-        q.execute(TIMELINE_SQL, params), q.execute(LINK_HISTORY_SQL, params))
+        q.execute(TIMELINE_SQL, params), q.execute(HISTORY_SQL, {**params, "limit": LINK_HISTORY_LIMIT}))
     n, first, last, max_influence, max_followers = stats[0] if stats else (0, None, None, 0.0, 0)
     if not customer and not idents and not n:
         return None

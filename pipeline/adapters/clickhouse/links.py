@@ -27,8 +27,9 @@ ORDER BY identity_key
 AUDIT_COLUMNS = ("at", "action", "identity_key", "channel", "customer_id", "previous_customer_id", "prospect_id",
                  "by", "source")
 INSERT_AUDIT = f"INSERT INTO identity_links ({', '.join(f'`{c}`' for c in AUDIT_COLUMNS)}) VALUES"
-HISTORY_SQL = """
-SELECT at, action, identity_key, channel, customer_id, previous_customer_id, prospect_id, `by`, source
+#: The link/unlink entries touching any of %(ids)s (a customer and its prospect ids), newest first; AUDIT_COLUMNS.
+HISTORY_SQL = f"""
+SELECT {', '.join(f'`{c}`' for c in AUDIT_COLUMNS)}
 FROM identity_links FINAL
 WHERE customer_id IN %(ids)s OR previous_customer_id IN %(ids)s OR prospect_id IN %(ids)s
 ORDER BY at DESC
@@ -82,8 +83,3 @@ def record(c: Any, entry: AuditEntry) -> None:
     row = [getattr(entry, name) for name in AUDIT_COLUMNS]
     token = "link-" + hashlib.sha256(repr(row).encode()).hexdigest()  # no personal data in part metadata
     c.execute(INSERT_AUDIT, [row], settings={"insert_deduplication_token": token})
-
-
-def history(c: Any, ids: tuple[str, ...], limit: int = 50) -> list[AuditEntry]:
-    """Link/unlink entries touching any of `ids` (a customer and its prospect ids), newest first."""
-    return [AuditEntry(*r) for r in c.execute(HISTORY_SQL, {"ids": ids, "limit": limit})]
