@@ -18,6 +18,7 @@ from typing import Any, Optional, Sequence
 from aiohttp import web
 
 from pipeline.adapters.clickhouse.links import AUDIT_COLUMNS, HISTORY_SQL
+from pipeline.adapters.clickhouse.value_sql import ADVOCATES_SQL
 from pipeline.codec import encode
 from pipeline.domain.identity import (EMAIL_CHANNEL, email_key, is_email, is_prospect_id, mask_email, mask_key,
                                       normalise_handle)
@@ -252,7 +253,6 @@ ADVOCATE_COLUMNS = ("customer_id", "is_prospect", "tier", "lifetime_value", "ref
 async def advocates(request: web.Request) -> web.Response:
     days = int_param(request, "days", 30, 1, 365)
     limit = int_param(request, "limit", 5, 1, 50)
-    from pipeline.adapters.clickhouse.value_sql import ADVOCATES_SQL
 
     end = datetime.now(timezone.utc)
     params = {"start": _ch_time(end - timedelta(days=days)), "end": _ch_time(end), "limit": limit}
