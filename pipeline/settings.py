@@ -112,6 +112,9 @@ class Settings:
     brands_file: str = field(default="", metadata=_doc(
         "YAML file of brands (name, handles per channel, keywords). Empty: the data dir's brands.yml if present. "
         "Read when the worker starts: restart the workers after a change."))
+    complaint_learn_handles: bool = field(default=True, metadata=_doc(
+        "Learn the handles that many mentions of a brand address (besides brands.yml and handles resembling the "
+        "mention's brand) and count them as addressed to the brand; see docs/brands.md."))
     # --- dashboard, webhooks -----------------------------------------------------------------------------------
     dashboard_host: str = field(default="127.0.0.1", metadata=_doc("Bind address of the dashboard."))
     dashboard_port: int = field(default=8080, metadata=_doc("Dashboard port."))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from pipeline.contract.records import MENTION_FIELDS, ComplaintInfo, DeadLetter, EnrichedMention, Identity
+from pipeline.domain.addressing import ADDRESSED_CHANNELS, Addressing, HandleLearner
 from pipeline.domain.brands import NO_BRANDS, Brands, load_brands
 from pipeline.domain.complaints.model import ComplaintModel
 from pipeline.domain.identity import resolve_author
@@ -18,8 +19,7 @@ from pipeline.settings import Settings
 
 Lookup = Callable[[str], Optional[Identity]]
 
-#: Channels whose messages are addressed to the brand by construction (no @handle needed to say so).
-ADDRESSED_CHANNELS = frozenset({"email", "support", "reviews"})
+__all__ = ["ADDRESSED_CHANNELS", "Lookup", "MentionProcessor", "RawMessage"]
 
 
 @dataclass(frozen=True)
@@ -35,27 +35,32 @@ class RawMessage:
 
 
 class MentionProcessor:
-    """Validates, normalises, scores and resolves mentions. One per worker process (holds the loaded model and the
-    brands registry; `brands` defaults to none: no brand is assigned and only care handles address a brand)."""
+    """Validates, normalises, scores and resolves mentions. One per worker process (holds the loaded model, the
+    brands registry and the addressing rules; `brands` defaults to none: no brand is assigned from the text, and a
+    mention is addressed by its channel, a care handle, a handle resembling its `brand` or a learned handle)."""
 
     def __init__(self, model: ComplaintModel, *, brands: Brands = NO_BRANDS, score_cap: int = 1000,
-                 threshold: Optional[float] = None):
+                 threshold: Optional[float] = None, learner: Optional[HandleLearner] = None):
         self.model = model
         self.brands = brands
+        self.addressing = Addressing(brands, learner)
         self.score_cap = score_cap
         self.threshold = threshold
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MentionProcessor:
         """The worker's processor: the shipped complaint model, the brands of `load_brands(settings)` (raises
-        BrandsError, a ValueError, naming the file and the mistake), the score cap and threshold of the settings."""
+        BrandsError, a ValueError, naming the file and the mistake), the score cap and threshold of the settings and
+        a `HandleLearner` (handles that many mentions of a brand address) unless `complaint_learn_handles` is off."""
+        learner = HandleLearner() if settings.complaint_learn_handles else None
         return cls(ComplaintModel.load_default(), brands=load_brands(settings), score_cap=settings.score_text_cap,
-                   threshold=settings.complaint_threshold)
+                   threshold=settings.complaint_threshold, learner=learner)
 
-    def is_addressed(self, text: str, channel: str) -> bool:
-        """Whether a mention is addressed to a brand: its channel is addressed by construction (ADDRESSED_CHANNELS)
-        or the text names a brand's or a care handle (`Brands.addressed`; any other @handle does not count)."""
-        return channel in ADDRESSED_CHANNELS or self.brands.addressed(text, channel)
+    def is_addressed(self, text: str, channel: str, brand: Optional[str] = None) -> bool:
+        """Whether a mention is addressed to a brand (`pipeline.domain.addressing.Addressing`): its channel is
+        addressed by construction, the text names a configured or care handle, a handle resembling `brand`, or a
+        handle that many mentions of `brand` address; any other @handle (a person) does not count."""
+        return self.addressing.addressed(text, channel, brand)
 
     def process(self, msg: RawMessage, lookup: Lookup, now_iso: str) -> Union[EnrichedMention, DeadLetter]:
         """One message in, one EnrichedMention (to re-key by customer) or one DeadLetter out; never raises."""
@@ -65,9 +70,10 @@ class MentionProcessor:
             return dead_letter(exc.reason, "ingest", msg.topic, msg.partition, msg.offset, msg.key, msg.value, now_iso)
         try:
             sentiment = score_prepared(prepare_text(m.text, self.score_cap))
-            complaint = self.model.score(m.text[: self.score_cap * 2], sentiment, self.threshold,
-                                         addressed=self.is_addressed(m.text, m.channel))
             brand = m.brand or self.brands.brand_for(m.text, m.channel, m.author)
+            self.addressing.observe(m.text, brand, m.author)
+            complaint = self.model.score(m.text[: self.score_cap * 2], sentiment, self.threshold,
+                                         addressed=self.addressing.addressed(m.text, m.channel, brand))
             who = resolve_author(m, lookup)
         except Exception as exc:  # noqa: BLE001 - a bug on one input must not stop the partition
             return dead_letter(f"processing failed: {type(exc).__name__}: {exc}", "score", msg.topic, msg.partition,
