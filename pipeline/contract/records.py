@@ -177,14 +177,21 @@ class Alert(msgspec.Struct, kw_only=True):
 
 
 class AlertAction(msgspec.Struct, kw_only=True):
-    """Value on `alerts.actions` (key alert id): what a person did with an alert."""
+    """Value on `alerts.actions` (key alert id): what a person did with an alert (ack, resolve, assign), or their
+    verdict on the complaint model: `not_complaint` / `complaint` on a complaint alert, `missed_complaint` on a
+    mention the model did not flag (no alert: `alert_id` is empty and the key is the mention id)."""
 
     alert_id: str
-    action: Annotated[str, Meta(pattern=r"^(ack|resolve|assign)$")]
+    action: Annotated[str, Meta(pattern=r"^(ack|resolve|assign|not_complaint|complaint|missed_complaint)$")]
     by: ShortStr = ""
     assignee: Optional[ShortStr] = None
     note: Optional[ShortStr] = None
     at: str = ""
+    #: verdicts only: the mention judged (an alert's own mention) and its customer, brand and channel
+    mention_id: Optional[ShortStr] = None
+    customer_id: Optional[ShortStr] = None
+    brand: Optional[ShortStr] = None
+    channel: Optional[ShortStr] = None
 
 
 class DeadLetter(msgspec.Struct, kw_only=True):

@@ -22,6 +22,7 @@ from pipeline.codec import decoder
 from pipeline.contract import topics
 from pipeline.contract.records import Alert, AlertAction, EnrichedMention, Identity
 from pipeline.contract.topics import SINK_TOPICS, sink_group
+from pipeline.domain.feedback import VERDICTS
 from pipeline.domain.identity import author_key
 from pipeline.settings import Settings
 
@@ -159,7 +160,11 @@ class SinkService(Service):
                     rows.append(self._dec[topics.ACTIONS].decode(r.value))
                 except Exception:  # noqa: BLE001 - a malformed action is skipped, counted
                     metrics.STAGE_MESSAGES.labels("sink_actions", "invalid").inc()
-            await self._insert("alert_actions", self.writer.apply_actions, rows, actions)
+            # Verdicts on the complaint model go to complaint_feedback; they change no alert's state.
+            await self._insert("alert_actions", self.writer.apply_actions,
+                               [a for a in rows if a.action not in VERDICTS], actions)
+            await self._insert("complaint_feedback", self.writer.insert_feedback,
+                               [a for a in rows if a.action in VERDICTS], actions)
         identities = by_topic.get(topics.IDENTITIES, [])
         if identities:
             items = [(r.key.decode(), None if r.value is None else self._dec[topics.IDENTITIES].decode(r.value))

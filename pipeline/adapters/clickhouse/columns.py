@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from pipeline import codec
 from pipeline.contract.records import Alert, AlertAction, EnrichedMention, Identity
+from pipeline.domain.feedback import feedback_id
 from pipeline.domain.identity import influence as influence_of, split_identity_key
 
 UTC = timezone.utc
@@ -37,6 +38,8 @@ ACTION_COLUMNS = ("alert_id", "action", "by", "assignee", "note", "at")
 IDENTITY_COLUMNS = ("identity_key", "channel", "handle", "customer_id", "is_prospect", "updated_at")
 CUSTOMER_COLUMNS = ("customer_id", "name", "tier", "lifetime_value", "followers", "influence", "updated_at")
 LINK_COLUMNS = ("prospect_id", "customer_id", "linked_at")
+#: schemas/clickhouse/006_complaint_feedback.sql
+FEEDBACK_COLUMNS = ("feedback_id", "at", "verdict", "alert_id", "mention_id", "customer_id", "brand", "channel", "by")
 #: Columns of an alert that come from its actions rather than from the Alert record.
 ALERT_STATE_COLUMNS = ("status", "assignee", "acked_at", "resolved_at")
 
@@ -55,6 +58,7 @@ INSERT_ACTIONS = _insert_sql("alert_actions", ACTION_COLUMNS)
 INSERT_IDENTITIES = _insert_sql("identities", IDENTITY_COLUMNS)
 INSERT_CUSTOMERS = _insert_sql("customers", CUSTOMER_COLUMNS)
 INSERT_LINKS = _insert_sql("prospect_links", LINK_COLUMNS)
+INSERT_FEEDBACK = _insert_sql("complaint_feedback", FEEDBACK_COLUMNS)
 DELETE_IDENTITIES = "DELETE FROM identities WHERE identity_key IN %(keys)s"
 #: An identity that left its customer (tombstone: unlink or erase) takes its prospect past back with it.
 DELETE_PROSPECT_LINKS = "DELETE FROM prospect_links WHERE prospect_id IN %(ids)s"
@@ -197,6 +201,16 @@ def action_columns(rows: Sequence[AlertAction], now: Optional[datetime] = None) 
     out = [(a.alert_id, a.action, a.by, a.assignee or "", a.note or "", parse_ts(a.at) if a.at else now)
            for a in rows]
     return _columns(out, len(ACTION_COLUMNS))
+
+
+def feedback_columns(rows: Sequence[AlertAction], now: Optional[datetime] = None) -> list[list]:
+    """Verdict actions (not_complaint / complaint / missed_complaint) → columns in FEEDBACK_COLUMNS order, with the
+    deterministic feedback_id; a verdict without `at` gets `now`."""
+    now = now or utc_now()
+    out = [(feedback_id(a.alert_id, a.mention_id or "", a.action, a.by), parse_ts(a.at) if a.at else now, a.action,
+            a.alert_id, a.mention_id or "", a.customer_id or "", a.brand or "", a.channel or "", a.by)
+           for a in rows]
+    return _columns(out, len(FEEDBACK_COLUMNS))
 
 
 def compact_identities(items: Iterable[tuple[str, Optional[Identity]]]) -> tuple[dict[str, Identity], list[str]]:

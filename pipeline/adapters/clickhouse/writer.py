@@ -1,7 +1,7 @@
 """ClickHouse sink writer (I/O adapter): columnar idempotent inserts, retry forever while ClickHouse is unavailable,
-reconcile of alert states with their action log, and the GDPR erase path. Table contracts and the pure
-records → columns mapping live in `pipeline.adapters.clickhouse.columns`; transient-error classification in
-`pipeline.adapters.clickhouse.errors`.
+reconcile of alert states with their action log, verdicts on the complaint model (complaint_feedback), and the
+GDPR erase path. Table contracts and the pure records → columns mapping live in
+`pipeline.adapters.clickhouse.columns`; transient-error classification in `pipeline.adapters.clickhouse.errors`.
 
 Guarantees (docs/guarantees.md): every insert carries the caller's `insert_deduplication_token` (derived from the
 batch's Kafka offsets, see `batch_token`; namespaced per method here), so a retried batch is dropped by the
@@ -24,11 +24,12 @@ from clickhouse_driver import Client
 
 from pipeline.adapters.clickhouse.client import client as make_client
 from pipeline.adapters.clickhouse.columns import (ALERT_STATE_SQL, DELETE_IDENTITIES, DELETE_PROSPECT_LINKS,
-                                                  INSERT_ACTIONS, INSERT_ALERTS, INSERT_CUSTOMERS, INSERT_IDENTITIES, INSERT_LINKS, INSERT_MENTIONS,
+                                                  INSERT_ACTIONS, INSERT_ALERTS, INSERT_CUSTOMERS, INSERT_FEEDBACK,
+                                                  INSERT_IDENTITIES, INSERT_LINKS, INSERT_MENTIONS,
                                                   RECONCILE_ALERTS_SQL, AlertState, action_columns, alert_columns,
-                                                  compact_identities, customer_columns, identity_columns,
-                                                  link_columns, mention_columns, prospect_columns, utc_now,
-                                                  wire_columns)
+                                                  compact_identities, customer_columns, feedback_columns,
+                                                  identity_columns, link_columns, mention_columns, prospect_columns,
+                                                  utc_now, wire_columns)
 from pipeline.adapters.clickhouse.errors import RETRY_CANDIDATES, describe_error, is_transient
 from pipeline.contract.records import Alert, AlertAction, EnrichedMention, Identity
 from pipeline.domain.identity import prospect_id as prospect_id_of
@@ -128,6 +129,14 @@ class ClickHouseWriter:
             return 0
         self._insert("actions", INSERT_ACTIONS, action_columns(rows), token, len(rows))
         self._reconcile(sorted({a.alert_id for a in rows}), len(rows))
+        return len(rows)
+
+    def insert_feedback(self, rows: Sequence[AlertAction], token: str) -> int:
+        """Write verdict actions to complaint_feedback (one row per feedback_id, see columns.feedback_columns);
+        returns rows."""
+        if not rows:
+            return 0
+        self._insert("feedback", INSERT_FEEDBACK, feedback_columns(rows), token, len(rows))
         return len(rows)
 
     def upsert_identities(self, items: Sequence[tuple[str, Optional[Identity]]], token: str) -> int:
@@ -271,11 +280,14 @@ def _alert_states(c: Client, ids: Sequence[str]) -> dict[str, AlertState]:
 
 # --- GDPR erase ------------------------------------------------------------------------------------------------
 
-#: Tables erased, in order: facts first, the links that find them (identities, prospect_links) last, so an
-#: interrupted erase can simply be run again.
-ERASE_TABLES = ("mentions", "alerts", "alert_actions", "customers", "identity_links", "identities",
-                "prospect_links")
+#: Tables erased, in order: facts first (the verdicts before the mentions they name), the links that find them
+#: (identities, prospect_links) last, so an interrupted erase can simply be run again.
+ERASE_TABLES = ("complaint_feedback", "mentions", "alerts", "alert_actions", "customers", "identity_links",
+                "identities", "prospect_links")
 _ERASE_WHERE = {
+    # the verdicts carry the mention's customer id; the mentions' own ids catch a verdict whose mention changed hands
+    "complaint_feedback": "customer_id IN %(ids)s OR mention_id IN (SELECT mention_id FROM mentions "
+                          "WHERE customer_id IN %(ids)s)",
     "mentions": "customer_id IN %(ids)s",
     "alerts": "customer_id IN %(ids)s",
     "alert_actions": "alert_id IN %(alert_ids)s",
