@@ -1,6 +1,7 @@
 """The dashboard's JSON API: the ClickHouse queries (parameterized SQL only, run in worker threads), the records
 turned into what the page shows (`alert_view`, `alert_view_from_row`, `action_view`, `sentiment_series`) and the
-handlers for /api/alerts, /api/alerts/{id}/{ack,resolve}, /api/kpis and /api/sentiment. /api/stream is in `feed`.
+handlers for /api/alerts, /api/alerts/{id}/{ack,resolve}, /api/kpis and /api/sentiment. /api/stream is in `feed`;
+the verdicts on the complaint model and measured precision are in `feedback`.
 """
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from aiohttp import web
 
 from pipeline import metrics
 from pipeline.codec import encode
+from pipeline.adapters.clickhouse.feedback_sql import ALERT_VERDICTS_SQL
 from pipeline.contract.records import Alert, AlertAction
+from pipeline.domain.feedback import VERDICTS
 from pipeline.domain.mention import to_iso
 from pipeline.settings import Settings
+from pipeline.web.status import BrandsCheck
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +116,11 @@ def alert_view(alert: Alert, status: str = "open") -> dict[str, Any]:
 
 
 def action_view(action: AlertAction) -> dict[str, Any]:
+    """An action → what the pages apply: a new `status` (ack, resolve) or a `verdict` on the complaint model."""
+    verdict = action.action in VERDICTS
     return {"alert_id": action.alert_id, "action": action.action, "by": action.by, "at": action.at,
-            "status": {"ack": "acked", "resolve": "resolved"}.get(action.action)}
+            "status": {"ack": "acked", "resolve": "resolved"}.get(action.action),
+            "verdict": action.action if verdict else None, "mention_id": action.mention_id if verdict else None}
 
 
 def sentiment_series(rows: Sequence[Sequence[Any]], max_brands: int = MAX_CHART_BRANDS) -> list[dict[str, Any]]:
@@ -172,6 +179,7 @@ class QueryRunner(Protocol):
 FEED = web.AppKey("feed", object)
 QUERIES = web.AppKey("queries", object)
 SETTINGS = web.AppKey("settings", Settings)
+BRANDS = web.AppKey("brands", BrandsCheck)
 
 
 def query_error(exc: Exception) -> web.Response:
@@ -181,7 +189,23 @@ def query_error(exc: Exception) -> web.Response:
 
 async def fetch_snapshot(app: web.Application, limit: int) -> list[dict[str, Any]]:
     rows = await app[QUERIES].execute(SNAPSHOT_SQL, {"limit": limit})
-    return [alert_view_from_row(r) for r in rows]
+    views = [alert_view_from_row(r) for r in rows]
+    await add_verdicts(app[QUERIES], views)
+    return views
+
+
+async def add_verdicts(q: "QueryRunner", views: list[dict[str, Any]]) -> None:
+    """Each alert view gets `verdict` / `verdict_by`: the latest verdict on it (None when nobody gave one). Best
+    effort: without them the cards still work, so a failed lookup only leaves them empty."""
+    ids = tuple(v["alert_id"] for v in views if v["type"] != "spike")
+    found: dict[str, tuple[str, str]] = {}
+    if ids:
+        try:
+            found = {a: (verdict, by) for a, verdict, by in await q.execute(ALERT_VERDICTS_SQL, {"ids": ids})}
+        except Exception as exc:  # noqa: BLE001 - the cards matter more than their verdict chips
+            log.warning("dashboard verdict lookup failed: %s", type(exc).__name__)
+    for v in views:
+        v["verdict"], v["verdict_by"] = found.get(v["alert_id"], (None, None))
 
 
 def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
@@ -190,8 +214,7 @@ def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -
     try:
         return max(lo, min(hi, int(request.query.get(name, default))))
     except ValueError:
-        raise web.HTTPBadRequest(text=encode({"error": f"{name} must be an integer from {lo} to {hi}"}).decode(),
-                                 content_type="application/json") from None
+        raise bad_request(f"{name} must be an integer from {lo} to {hi}") from None
 
 
 def _brand_param(request: web.Request) -> str:
@@ -207,20 +230,42 @@ async def list_alerts(request: web.Request) -> web.Response:
     return web.json_response({"alerts": alerts}, dumps=lambda o: encode(o).decode())
 
 
+def bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=encode({"error": message}).decode(), content_type="application/json")
+
+
+async def actor(request: web.Request) -> str:
+    """Who acts: the body's `by` (trimmed, at most 80 characters), else "dashboard"; a body that is not JSON is a
+    400 (raised)."""
+    by = "dashboard"
+    if request.body_exists:  # already read by auth.body_timeout_middleware
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            raise bad_request("body must be JSON") from None
+        if isinstance(body, dict) and isinstance(body.get("by"), str) and body["by"].strip():
+            by = body["by"].strip()[:80]
+    return by
+
+
+async def send_action(request: web.Request, record: AlertAction) -> web.Response:
+    """Produce `record` to alerts.actions (acknowledged by the broker) → 202 with its view, 503 when Kafka is down."""
+    try:
+        await asyncio.wait_for(request.app[FEED].send_action(record), 15)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("dashboard could not produce an action: %s", type(exc).__name__)
+        return web.json_response({"error": "Kafka unavailable, try again"}, status=503)
+    metrics.DASHBOARD_ACTIONS.labels(record.action).inc()
+    return web.json_response(action_view(record), status=202)
+
+
 async def act(request: web.Request) -> web.Response:
     alert_id, action = request.match_info["alert_id"], request.match_info["action"]
     if action not in ACTIONS:
         raise web.HTTPNotFound()
     if not _ALERT_ID_RE.match(alert_id):
         return web.json_response({"error": "invalid alert id"}, status=400)
-    by = "dashboard"
-    if request.body_exists:  # already read by auth.body_timeout_middleware
-        try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "body must be JSON"}, status=400)
-        if isinstance(body, dict) and isinstance(body.get("by"), str) and body["by"].strip():
-            by = body["by"].strip()[:80]
+    by = await actor(request)
     feed = request.app[FEED]
     if not getattr(feed, "knows", lambda _: False)(alert_id):  # seen live: the sink may not have written it yet
         try:
@@ -230,17 +275,12 @@ async def act(request: web.Request) -> web.Response:
         if not rows or not rows[0][0]:
             return web.json_response({"error": f"no alert {alert_id}"}, status=404)
     record = AlertAction(alert_id=alert_id, action=action, by=by, at=to_iso(datetime.now(timezone.utc)))
-    try:
-        await asyncio.wait_for(feed.send_action(record), 15)
-    except Exception as exc:  # noqa: BLE001
-        log.warning("dashboard could not produce an action: %s", type(exc).__name__)
-        return web.json_response({"error": "Kafka unavailable, try again"}, status=503)
-    metrics.DASHBOARD_ACTIONS.labels(action).inc()
-    return web.json_response(action_view(record), status=202)
+    return await send_action(request, record)
 
 
 async def kpis(request: web.Request) -> web.Response:
     params = {"brand": _brand_param(request)}
+    brands = await asyncio.to_thread(request.app[BRANDS].check)
     q = request.app[QUERIES]
     try:
         (m_rows, a_rows) = await asyncio.gather(q.execute(KPI_MENTIONS_SQL, params), q.execute(KPI_ALERTS_SQL, params))
@@ -254,6 +294,8 @@ async def kpis(request: web.Request) -> web.Response:
         "negative_share": round(negative / mentions, 4) if mentions else None,
         "complaints": complaints, "open_alerts": open_, "critical_open": critical, "acked_alerts": acked,
         "brand": params["brand"], "at": to_iso(datetime.now(timezone.utc)),
+        # configuration the page warns about (a banner), e.g. no brands configured
+        "brands_configured": brands.count, "warnings": brands.warnings,
     })
 
 

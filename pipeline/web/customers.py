@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 
 from aiohttp import web
 
+from pipeline.adapters.clickhouse.feedback_sql import PERSON_VERDICTS_SQL
 from pipeline.adapters.clickhouse.links import AUDIT_COLUMNS, HISTORY_SQL
 from pipeline.adapters.clickhouse.value_sql import ADVOCATES_SQL
 from pipeline.codec import encode
@@ -160,9 +161,10 @@ async def profile(q: Any, cid: str) -> Optional[dict[str, Any]]:
         q.execute(PROFILE_SQL, p), q.execute(IDENTITIES_SQL, p), q.execute(IDS_SQL, p), q.execute(LINKED_TO_SQL, p))
     ids = (cid, *sorted(r[0] for r in linked))
     params = {"id": cid, "ids": ids, "limit": TIMELINE_LIMIT}
-    stats, value, alerts, timeline, links = await asyncio.gather(
+    stats, value, alerts, timeline, links, verdicts = await asyncio.gather(
         q.execute(STATS_SQL, params), q.execute(VALUE_SQL, params), q.execute(OPEN_ALERTS_SQL, params),
-        q.execute(TIMELINE_SQL, params), q.execute(HISTORY_SQL, {**params, "limit": LINK_HISTORY_LIMIT}))
+        q.execute(TIMELINE_SQL, params), q.execute(HISTORY_SQL, {**params, "limit": LINK_HISTORY_LIMIT}),
+        q.execute(PERSON_VERDICTS_SQL, params))
     n, first, last, max_influence, max_followers = stats[0] if stats else (0, None, None, 0.0, 0)
     if not customer and not idents and not n:
         return None
@@ -178,9 +180,18 @@ async def profile(q: Any, cid: str) -> Optional[dict[str, Any]]:
         "first_seen": iso(first) if n else None, "last_seen": iso(last) if n else None,
         "identities": [_identity_view(r) for r in idents],
         "prospect_ids": list(ids[1:]), "linked_to": linked_to[0][0] if linked_to else None,
-        "open_alerts": [_masked_alert(alert_view_from_row(r)) for r in alerts],
-        "timeline": timeline_view(timeline), "links": [_link_view(r) for r in links],
+        "open_alerts": with_verdicts([_masked_alert(alert_view_from_row(r)) for r in alerts], "alert_id", verdicts),
+        "timeline": with_verdicts(timeline_view(timeline), "ref_id", verdicts),
+        "links": [_link_view(r) for r in links],
     }
+
+
+def with_verdicts(items: list[dict[str, Any]], key: str, verdicts: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Each item gets `verdict` / `verdict_by` from rows (ref_id, verdict, by) of PERSON_VERDICTS_SQL (None: none)."""
+    found = {ref: (verdict, by) for ref, verdict, by in verdicts}
+    for item in items:
+        item["verdict"], item["verdict_by"] = found.get(item[key], (None, None))
+    return items
 
 
 def _masked_alert(view: dict[str, Any]) -> dict[str, Any]:

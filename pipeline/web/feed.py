@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, NamedTuple, Optional, Protocol, Sequence
 
 import msgspec
 from aiohttp import web
@@ -31,6 +31,20 @@ SSE_CLIENT_QUEUE = 1000
 RECENT_ALERTS = 10_000
 #: (topic, key, value) of one record to produce (`LiveFeed.send_many`).
 OutRecord = tuple[str, Optional[bytes], bytes]
+
+
+class AlertRef(NamedTuple):
+    """What a verdict on an alert seen live needs before the sink wrote the alert (the columns of ALERT_REF_SQL)."""
+
+    type: str
+    mention_id: str
+    customer_id: str
+    brand: str
+    channel: str
+
+    @classmethod
+    def of(cls, alert: Alert) -> "AlertRef":
+        return cls(alert.type, alert.mention_id, alert.customer_id, alert.brand or "", alert.channel)
 
 
 def sse_event(name: str, payload: Any) -> bytes:
@@ -79,16 +93,20 @@ class FanOut:
 
     def __init__(self) -> None:
         self._subscribers: set[Subscriber] = set()
-        self._recent: dict[str, None] = {}
+        self._recent: dict[str, Optional[AlertRef]] = {}
 
-    def remember(self, alert_id: str) -> None:
-        """An alert seen live (the last RECENT_ALERTS are kept): `knows` it before ClickHouse has it."""
-        self._recent[alert_id] = None
+    def remember(self, alert_id: str, ref: Optional[AlertRef] = None) -> None:
+        """An alert seen live (the last RECENT_ALERTS are kept): `knows` it (and `recall`s `ref`) before ClickHouse
+        has it."""
+        self._recent[alert_id] = ref
         if len(self._recent) > RECENT_ALERTS:
             del self._recent[next(iter(self._recent))]
 
     def knows(self, alert_id: str) -> bool:
         return alert_id in self._recent
+
+    def recall(self, alert_id: str) -> Optional[AlertRef]:
+        return self._recent.get(alert_id)
 
     def subscribe(self) -> Subscriber:
         sub = Subscriber()
@@ -127,7 +145,9 @@ class AlertFeed(FanOut, Service):
         self._dec_alert, self._dec_action = decoder(Alert), decoder(AlertAction)
 
     async def send_action(self, action: AlertAction) -> None:
-        await self._producer.send_and_wait(topics.ACTIONS, key=action.alert_id.encode(), value=encode(action))
+        # key: the alert id; a verdict on a mention without an alert has none and is keyed by the mention id
+        key = action.alert_id or action.mention_id or ""
+        await self._producer.send_and_wait(topics.ACTIONS, key=key.encode(), value=encode(action))
 
     async def send_many(self, records: Sequence[OutRecord]) -> None:
         """Produce every (topic, key, value) in order; returns once the broker acknowledged all of them (acks=all),
@@ -185,7 +205,7 @@ class AlertFeed(FanOut, Service):
                         try:
                             if tp.topic == topics.ALERTS:
                                 alert = self._dec_alert.decode(r.value)
-                                self.remember(alert.alert_id)
+                                self.remember(alert.alert_id, AlertRef.of(alert))
                                 self.publish(sse_event("alert", alert_view(alert)))
                             else:
                                 self.publish(sse_event("action", action_view(self._dec_action.decode(r.value))))

@@ -4,8 +4,9 @@ This module wires the app (`create_web_app`) and serves it (`run_dashboard`); th
 `auth` (token, sessions, sign-out, security headers), `tokens` (the token, fixed or followed in a file),
 `sessions` (signed, expiring session cookies), `proxy` (X-Forwarded-* from trusted proxies only), `logs` (access
 log, token redaction), `feed` (Kafka tail, SSE fan-out, /api/stream and its limits),
-`api` (ClickHouse queries and the JSON handlers), `pages` (the page, /health, /metrics), `ingest` (POST /api/mentions,
-with `ratelimit`).
+`api` (ClickHouse queries and the JSON handlers), `feedback` (verdicts on the complaint model, measured precision),
+`status` (configuration warnings), `pages` (the page, /health, /metrics), `ingest` (POST /api/mentions, with
+`ratelimit`).
 
 Endpoints (everything needs the token except /health and /metrics, which carry no customer data and are meant for
 probes and Prometheus, and POST /api/mentions, which takes ingest tokens only; keep the dashboard on a loopback or
@@ -22,7 +23,12 @@ private address, see `dashboard_host`):
   POST /api/alerts/{id}/ack       produce an AlertAction (key = alert id) to alerts.actions; the worker's sink
   POST /api/alerts/{id}/resolve   writes it to ClickHouse (alert_actions + alerts.status); 404 for an alert that is
                                   neither in ClickHouse nor seen live
-  GET  /api/kpis?brand=B          mentions/min and negative share over the last 5 min of processed_at, open alerts
+  POST /api/alerts/{id}/not_complaint   verdicts on a complaint alert (not a complaint / confirmed), and on a
+  POST /api/alerts/{id}/complaint       mention the model did not flag: an AlertAction whose action is the verdict
+  POST /api/mentions/{id}/missed_complaint   to alerts.actions; the sink writes complaint_feedback (`feedback`)
+  GET  /api/precision?days=7      measured precision of complaint alerts per brand from those verdicts
+  GET  /api/kpis?brand=B          mentions/min and negative share over the last 5 min of processed_at, open alerts;
+                                  configuration warnings for the page's banner (no brands configured)
   GET  /api/sentiment?hours=24    hourly average compound per brand (created_at), top brands by volume
   GET  /health, /metrics          liveness / Prometheus text format
   GET  /customer#<id>             the customer 360 page (static/customer.html); its API is in `customers`:
@@ -48,17 +54,18 @@ from typing import Any, Callable, Optional, Union
 from aiohttp import web
 
 from pipeline.settings import LOOPBACK_HOSTS, Settings
-from pipeline.web.api import (ALERT_VIEW_COLUMNS, FEED, QUERIES, SETTINGS, Queries, QueryRunner, act, alert_view,
-                              alert_view_from_row, kpis, list_alerts, sentiment, sentiment_series)
+from pipeline.web.api import (ALERT_VIEW_COLUMNS, BRANDS, FEED, QUERIES, SETTINGS, Queries, QueryRunner, act,
+                              alert_view, alert_view_from_row, kpis, list_alerts, sentiment, sentiment_series)
 from pipeline.web.auth import (COOKIE_NAME, SESSIONS, SIGNED_OUT, SIGNED_OUT_PATH, add_security_headers,
                                auth_middleware, body_timeout_middleware, logout)
 from pipeline.web.feed import STREAMS, AlertFeed, LiveFeed, StreamLimits, Subscriber, sse_event, stream
 from pipeline.web.ingest import INGEST_PATH, MentionsEndpoint, ingest_tokens
-from pipeline.web import customers
+from pipeline.web import customers, feedback
 from pipeline.web.logs import AccessLogger, RedactTokens, install_log_redaction
 from pipeline.web.pages import STATIC_DIR, customer_page, health, index, prometheus, signed_out
 from pipeline.web.proxy import TrustedProxies, proxy_middleware
 from pipeline.web.sessions import Sessions
+from pipeline.web.status import BrandsCheck
 from pipeline.adapters.secretfile import read_secret
 from pipeline.web.tokens import TokenSource, token_file
 
@@ -84,6 +91,7 @@ def create_web_app(settings: Settings, token: Union[str, TokenSource], *, feed: 
                                        body_timeout_middleware(settings.dashboard_body_timeout)],
                           client_max_size=64 * 1024)
     app[SETTINGS], app[SESSIONS], app[STREAMS] = settings, sessions, limits
+    app[BRANDS] = BrandsCheck(settings)
     app[SIGNED_OUT] = [lambda session: limits.end_session(session.sid)]
 
     async def lifecycle(app: web.Application):
@@ -111,7 +119,11 @@ def create_web_app(settings: Settings, token: Union[str, TokenSource], *, feed: 
     app.router.add_get(SIGNED_OUT_PATH, signed_out)
     app.router.add_get("/api/stream", stream)
     app.router.add_get("/api/alerts", list_alerts)
+    # the verdict routes before the generic action route, which answers 404 for them
+    app.router.add_post("/api/alerts/{alert_id}/{verdict:not_complaint|complaint}", feedback.alert_verdict)
     app.router.add_post("/api/alerts/{alert_id}/{action}", act)
+    app.router.add_post("/api/mentions/{mention_id}/{verdict:missed_complaint}", feedback.mention_verdict)
+    app.router.add_get("/api/precision", feedback.precision)
     app.router.add_get("/api/kpis", kpis)
     app.router.add_get("/api/sentiment", sentiment)
     app.router.add_get("/customer", customer_page)

@@ -21,7 +21,8 @@
 
   const $ = (id) => document.getElementById(id);
 
-  const { SEVERITIES, SEV_RANK, el, money, pct, relTime, safeStatus, buildCard, customerLink, postAction } = window.SP;
+  const { SEVERITIES, SEV_RANK, el, money, pct, relTime, safeStatus, buildCard, customerLink, postAction,
+          actionPhrase } = window.SP;
 
   function svg(tag, attrs) {
     const node = document.createElementNS(SVG_NS, tag);
@@ -103,7 +104,14 @@
 
   function applyAction(act) {
     const a = state.alerts.get(act.alert_id);
-    if (!a || !act.status) return;
+    if (!a) return;
+    if (act.verdict) {  // a verdict on the complaint model: the card shows it was recorded
+      a.verdict = act.verdict;
+      a.verdict_by = act.by;
+      state.cards.delete(a.alert_id);
+      return;
+    }
+    if (!act.status) return;
     if (a.status === "resolved" && act.status === "acked") return;  // a late ack never reopens a resolve
     a.status = act.status;
     state.cards.delete(a.alert_id);
@@ -119,9 +127,9 @@
       if (done === null) return unauthorized();
       applyAction(done);
       hideBanner("action");
-      setTimeout(loadKpis, 2000);  // the sink needs a moment to write the new status
+      setTimeout(done.verdict ? loadPrecision : loadKpis, 2000);  // the sink needs a moment to write it
     } catch (err) {
-      showBanner("Could not " + action + " the alert (" + err.message + "). Try again.", "action");
+      showBanner("Could not " + actionPhrase(action) + " (" + err.message + "). Try again.", "action");
     } finally {
       state.pending.delete(alertId);
       state.cards.delete(alertId);
@@ -209,9 +217,63 @@
       $("k-critical").classList.toggle("hot", k.critical_open > 0);
       $("k-acked").textContent = String(k.acked_alerts);
       $("k-updated").textContent = new Date().toLocaleTimeString();
+      showWarnings(k.warnings || []);
       hideBanner("kpis");
     } catch (err) {
       $("k-updated").textContent = "stale (" + err.message + ")";
+    }
+  }
+
+  // Configuration warnings (e.g. no brands configured): a banner of their own, apart from transient errors.
+  function showWarnings(warnings) {
+    const box = $("config-warning");
+    box.replaceChildren(...warnings.map((w) => el("p", "", w)));
+    box.hidden = warnings.length === 0;
+  }
+
+  // --- measured alert precision (verdicts on complaint alerts, 7 days) -------------------------------------
+  function precisionText(p) {
+    if (p.precision === null || p.precision === undefined) return "–";
+    return pct(p.precision);
+  }
+
+  function precisionRow(p, overall) {
+    const tr = el("tr", overall ? "overall" : (p.noisy ? "noisy" : ""));
+    tr.dataset.brand = overall ? "" : p.brand;
+    const range = p.low === null || p.low === undefined ? "" : pct(p.low) + "–" + pct(p.high);
+    tr.append(el("td", overall ? "muted" : "alert-brand", overall ? "all brands" : (p.brand || "(no brand)")),
+              el("td", "num precision", precisionText(p)), el("td", "num muted", range),
+              el("td", "num reviewed", p.reviewed + " of " + p.alerts));
+    tr.title = p.not_complaint + " not a complaint, " + p.confirmed + " confirmed of " + p.reviewed + " reviewed; " +
+               p.alerts + " complaint alerts in the period" + (p.noisy ? " · few reviews: noisy" : "");
+    return tr;
+  }
+
+  async function loadPrecision() {
+    if (stopped) return;
+    try {
+      const resp = await fetch("/api/precision?days=7", { credentials: "same-origin" });
+      if (resp.status === 401) return unauthorized();
+      if (!resp.ok) throw new Error("HTTP " + resp.status);
+      const v = await resp.json();
+      const brands = v.brands || [];
+      const rows = brands.map((p) => precisionRow(p, false));
+      if (rows.length > 1 && v.overall) rows.push(precisionRow(v.overall, true));
+      if (!rows.length) {
+        const tr = el("tr");
+        const td = el("td", "muted", "no complaint alerts in " + v.days + " days");
+        td.colSpan = 4;
+        tr.append(td);
+        rows.push(tr);
+      }
+      $("precision").tBodies[0].replaceChildren(...rows);
+      const noisy = brands.some((p) => p.noisy);
+      $("precision-note").textContent = noisy ? v.note : "";
+      $("precision-note").hidden = !noisy;
+      document.body.dataset.precision = String(brands.length);
+    } catch (err) {
+      $("precision-note").textContent = "precision unavailable (" + err.message + ")";
+      $("precision-note").hidden = false;
     }
   }
 
@@ -391,7 +453,9 @@
     loadKpis();
     loadChart();
     loadAdvocates();
+    loadPrecision();
     setInterval(loadKpis, KPI_EVERY_MS);
+    setInterval(loadPrecision, CHART_EVERY_MS);
     setInterval(loadChart, CHART_EVERY_MS);
     setInterval(loadAdvocates, CHART_EVERY_MS);
     // Relative times ("3 min ago") drift: refresh them in place every 30 s.

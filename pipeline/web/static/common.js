@@ -13,6 +13,12 @@ window.SP = (function () {
     vip_complaint: "VIP complaint",
     spike: "Negative spike",
   };
+  // Verdicts on the complaint model (recorded in ClickHouse complaint_feedback, docs/operations.md).
+  const VERDICT_LABELS = {
+    not_complaint: "not a complaint",
+    complaint: "a complaint",
+    missed_complaint: "missed complaint",
+  };
 
   // --- DOM helpers (textContent only) -----------------------------------------------------------------------
   function el(tag, className, text) {
@@ -56,6 +62,17 @@ window.SP = (function () {
 
   function safeStatus(status) {
     return ["open", "acked", "resolved"].includes(status) ? status : "open";
+  }
+
+  function safeVerdict(verdict) {
+    return Object.prototype.hasOwnProperty.call(VERDICT_LABELS, verdict) ? verdict : null;
+  }
+
+  // "Recorded: not a complaint · by ann" once a verdict is known (given here or seen from another page).
+  function verdictChip(verdict, by) {
+    const v = safeVerdict(verdict);
+    if (!v) return null;
+    return el("span", "verdict-chip verdict-" + v, "Recorded: " + VERDICT_LABELS[v] + (by ? " · by " + by : ""));
   }
 
   function customerLine(a) {
@@ -127,6 +144,23 @@ window.SP = (function () {
     resolve.disabled = status === "resolved" || opts.pending;
     resolve.addEventListener("click", () => opts.onAct(a.alert_id, "resolve"));
     actions.append(ack, resolve);
+    // Verdicts on the complaint model: complaint alerts only (a spike is about volume, not one mention's text).
+    if (a.type !== "spike") {
+      const verdict = safeVerdict(a.verdict);
+      const notComplaint = el("button", "verdict verdict-not", "Not a complaint");
+      notComplaint.type = "button";
+      notComplaint.title = "The model was wrong: this is not a complaint (recorded for its training and precision)";
+      notComplaint.disabled = opts.pending || verdict === "not_complaint";
+      notComplaint.addEventListener("click", () => opts.onAct(a.alert_id, "not_complaint"));
+      const confirm = el("button", "verdict verdict-yes", "Is a complaint");
+      confirm.type = "button";
+      confirm.title = "The model was right: confirm this complaint (counts towards measured precision)";
+      confirm.disabled = opts.pending || verdict === "complaint";
+      confirm.addEventListener("click", () => opts.onAct(a.alert_id, "complaint"));
+      actions.append(notComplaint, confirm);
+      const chip = verdictChip(verdict, a.verdict_by);
+      if (chip) actions.append(chip);
+    }
     card.append(actions);
 
     if (opts.fresh) card.classList.add("fresh");
@@ -141,17 +175,36 @@ window.SP = (function () {
     return a;
   }
 
-  // POST an ack/resolve; resolves to the action view, or null when signed out (401).
-  async function postAction(alertId, action, by) {
-    const resp = await fetch("/api/alerts/" + encodeURIComponent(alertId) + "/" + action, {
+  // POST an action (ack, resolve, or a verdict: not_complaint, complaint) on an alert; resolves to the action
+  // view, or null when signed out (401); an error carries the server's reason.
+  function postAction(alertId, action, by) {
+    return postJson("/api/alerts/" + encodeURIComponent(alertId) + "/" + action, by);
+  }
+
+  // POST "missed_complaint" on a mention the model did not flag (the customer page's timeline).
+  function postMentionVerdict(mentionId, verdict, by) {
+    return postJson("/api/mentions/" + encodeURIComponent(mentionId) + "/" + verdict, by);
+  }
+
+  async function postJson(url, by) {
+    const resp = await fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(by ? { by: by } : {}),
     });
     if (resp.status === 401) return null;
-    if (!resp.ok) throw new Error("HTTP " + resp.status);
+    if (!resp.ok) {
+      const body = await resp.json().catch(() => ({}));
+      throw new Error(body.error || "HTTP " + resp.status);
+    }
     return resp.json();
+  }
+
+  // What the error banner calls an action ("Could not mark the alert not a complaint").
+  function actionPhrase(action) {
+    const v = safeVerdict(action);
+    return v ? "mark the alert " + VERDICT_LABELS[v] : action + " the alert";
   }
 
   // Sign out (the topbar's form): POST /logout by fetch, which sends the page's Origin; a form navigation sends
@@ -175,6 +228,7 @@ window.SP = (function () {
   }
   document.addEventListener("DOMContentLoaded", wireSignOut);
 
-  return { SEVERITIES, SEV_RANK, TYPE_LABELS, el, labelled, money, relTime, clockTime, pct, safeSeverity,
-           safeStatus, buildCard, customerLink, postAction };
+  return { SEVERITIES, SEV_RANK, TYPE_LABELS, VERDICT_LABELS, el, labelled, money, relTime, clockTime, pct,
+           safeSeverity, safeStatus, safeVerdict, verdictChip, buildCard, customerLink, postAction,
+           postMentionVerdict, actionPhrase };
 })();

@@ -1,9 +1,11 @@
-// socialpulse customer page: search, the 360 profile, open alerts with ack/resolve, the timeline across channels
-// and "link to a customer" for prospects. DOM built with textContent only (see common.js).
+// socialpulse customer page: search, the 360 profile, open alerts with ack/resolve and verdicts, the timeline across
+// channels ("Missed complaint" on mentions the model did not flag) and "link to a customer" for prospects. DOM
+// built with textContent only (see common.js).
 "use strict";
 
 (function () {
-  const { el, money, relTime, clockTime, safeStatus, buildCard, customerLink, postAction } = window.SP;
+  const { el, money, relTime, clockTime, safeStatus, verdictChip, buildCard, customerLink, postAction,
+          postMentionVerdict, actionPhrase } = window.SP;
   const $ = (id) => document.getElementById(id);
   const state = { id: null, profile: null, pending: new Set() };
 
@@ -126,7 +128,41 @@
     }
     li.append(head, el("p", "tl-text", t.text));
     if (t.cues && t.cues.length) li.append(el("div", "muted small tl-cues", "cues: " + t.cues.join(", ")));
+    const feedback = timelineFeedback(t);
+    if (feedback) li.append(feedback);
     return li;
+  }
+
+  // A mention the model did not flag can be marked "Missed complaint"; a verdict already given is shown instead.
+  function timelineFeedback(t) {
+    const box = el("div", "tl-feedback");
+    const chip = verdictChip(t.verdict, t.verdict_by);
+    if (chip) box.append(chip);
+    if (t.kind === "mention" && !t.is_complaint && t.verdict !== "missed_complaint") {
+      const button = el("button", "missed", "Missed complaint");
+      button.type = "button";
+      button.title = "The model missed it: this mention is a complaint (recorded for its training)";
+      button.addEventListener("click", () => markMissed(t, box, button));
+      box.append(button);
+    }
+    return box.childNodes.length ? box : null;
+  }
+
+  async function markMissed(t, box, button) {
+    button.disabled = true;
+    button.textContent = "recording…";
+    try {
+      const done = await postMentionVerdict(t.ref_id, "missed_complaint", $("f-by").value.trim());
+      if (done === null) return showBanner("Not signed in: open the URL printed by `socialpulse dashboard`.");
+      t.verdict = done.verdict;
+      t.verdict_by = done.by;
+      box.replaceChildren(verdictChip(done.verdict, done.by));
+      hideBanner();
+    } catch (err) {
+      button.disabled = false;
+      button.textContent = "Missed complaint";
+      showBanner("Could not record the missed complaint (" + err.message + "). Try again.");
+    }
   }
 
   async function open(id) {
@@ -156,14 +192,22 @@
       if (done === null) return showBanner("Not signed in: open the URL printed by `socialpulse dashboard`.");
       const a = (state.profile.open_alerts || []).find((x) => x.alert_id === alertId);
       if (a && done.status) a.status = done.status;
+      if (a && done.verdict) { a.verdict = done.verdict; a.verdict_by = done.by; }
       for (const item of document.querySelectorAll("#p-timeline li.tl-alert")) {
-        if (item.dataset.ref !== alertId || !done.status) continue;
+        if (item.dataset.ref !== alertId) continue;
         const chip = item.querySelector(".status-chip");
-        if (chip) { chip.textContent = done.status; chip.className = "status-chip status-" + safeStatus(done.status); }
+        if (chip && done.status) {
+          chip.textContent = done.status;
+          chip.className = "status-chip status-" + safeStatus(done.status);
+        }
+        if (done.verdict) {
+          const box = item.querySelector(".tl-feedback") || item.appendChild(el("div", "tl-feedback"));
+          box.replaceChildren(verdictChip(done.verdict, done.by));
+        }
       }
       hideBanner();
     } catch (err) {
-      showBanner("Could not " + action + " the alert (" + err.message + "). Try again.");
+      showBanner("Could not " + actionPhrase(action) + " (" + err.message + "). Try again.");
     } finally {
       state.pending.delete(alertId);
       renderAlerts(state.profile);

@@ -73,6 +73,8 @@ class StubQueries:
             return [(int(params["id"] in self.known),)]
         if "FROM alerts FINAL\nWHERE status" in sql:
             return [ch_row()]
+        if "FROM complaint_feedback FINAL\nWHERE alert_id IN" in sql:  # the snapshot's verdicts
+            return [(a, "not_complaint", "ann") for a in params["ids"]]
         if "count() AS mentions" in sql and "countIf(is_complaint)" in sql:
             return [(50, 10, 4)]
         if "countIf(status = 'open')" in sql:
@@ -284,6 +286,7 @@ def test_sse_sends_snapshot_then_live_alerts():
 
     events = run(scenario)
     assert events[0][0] == "snapshot" and events[0][1]["alerts"][0]["alert_id"] == "complaint:00000000000000000001"
+    assert (events[0][1]["alerts"][0]["verdict"], events[0][1]["alerts"][0]["verdict_by"]) == ("not_complaint", "ann")
     assert events[1][0] == "alert" and events[1][1]["text"] == HOSTILE + "\nline two"
     assert events[1][1]["status"] == "open" and events[1][1]["is_prospect"] is True
 
