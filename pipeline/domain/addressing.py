@@ -109,6 +109,8 @@ class HandleLearner:
             if entry is None:
                 if len(table) >= self.capacity:
                     self._decrement(table)
+                    if len(table) >= self.capacity:
+                        continue  # Misra–Gries: no counter freed, the new handle's one mention is absorbed
                 entry = table[handle] = _HandleCount()
             entry.mentions += 1
             if author and len(entry.authors) < self.min_authors:
@@ -155,6 +157,8 @@ class HandleLearner:
             table = self._counts.setdefault(brand, {})
             if handle not in table and len(table) >= self.capacity:
                 self._decrement(table)
+                if len(table) >= self.capacity:
+                    continue  # no counter freed: this row's counts are absorbed (Misra–Gries)
             entry = table.setdefault(handle, _HandleCount())
             entry.mentions += int(mentions)
             entry.authors.update(f"seed:{i}" for i in range(min(int(authors), self.min_authors)))

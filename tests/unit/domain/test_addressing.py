@@ -136,9 +136,6 @@ def test_a_handle_addressed_often_enough_is_never_evicted():
     assert "brewly" in learner.learned("Brewly")
 
 
-@pytest.mark.xfail(strict=True, reason="HandleLearner inserts the new handle after a decrement that freed no counter, "
-                                       "so a table of handles all counted twice or more grows past `capacity`; "
-                                       "reported (pipeline/domain/addressing.py is not this change's)")
 def test_the_table_never_holds_more_than_capacity_handles():
     learner = HandleLearner(capacity=3)
     for handle in ("x", "y", "z"):
