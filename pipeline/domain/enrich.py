@@ -12,6 +12,7 @@ from pipeline.contract.records import MENTION_FIELDS, ComplaintInfo, DeadLetter,
 from pipeline.domain.addressing import ADDRESSED_CHANNELS, Addressing, HandleLearner
 from pipeline.domain.brands import NO_BRANDS, Brands, load_brands
 from pipeline.domain.complaints.model import ComplaintModel
+from pipeline.domain.complaints.prior import ANY_CHANNEL, PriorTracker, adjust, parse_priors, prior_shift, shifts_for
 from pipeline.domain.identity import resolve_author
 from pipeline.domain.mention import Rejected, dead_letter, decode_mention, iso_from_ms
 from pipeline.domain.sentiment import prepare_text, score_prepared
@@ -40,12 +41,27 @@ class MentionProcessor:
     mention is addressed by its channel, a care handle, a handle resembling its `brand` or a learned handle)."""
 
     def __init__(self, model: ComplaintModel, *, brands: Brands = NO_BRANDS, score_cap: int = 1000,
-                 threshold: Optional[float] = None, learner: Optional[HandleLearner] = None):
+                 threshold: Optional[float] = None, learner: Optional[HandleLearner] = None,
+                 priors: str = ""):
         self.model = model
         self.brands = brands
         self.addressing = Addressing(brands, learner)
         self.score_cap = score_cap
         self.threshold = threshold
+        # Recalibration for the stream's complaint share (pipeline.domain.complaints.prior): fixed shifts per
+        # channel, or `auto` (the tracker's running estimate). The tracker always runs: its estimate is reported.
+        self.auto_prior = priors.strip().lower() == "auto"
+        self.shifts = {} if self.auto_prior else shifts_for(parse_priors(priors), model.training_prior)
+        self.tracker = PriorTracker(model.training_prior)
+        self._auto_shift: dict[str, float] = {}
+
+    def shift_for(self, channel: str) -> float:
+        """Log-odds shift of the complaint score on `channel` (0 without a configured or estimated prior)."""
+        if self.auto_prior:
+            estimate = self.tracker.estimate(channel)
+            return 0.0 if estimate is None else prior_shift(estimate, self.model.training_prior)
+        shifts = self.shifts
+        return shifts.get(channel, shifts.get(ANY_CHANNEL, 0.0)) if shifts else 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MentionProcessor:
@@ -54,7 +70,7 @@ class MentionProcessor:
         a `HandleLearner` (handles that many mentions of a brand address) unless `complaint_learn_handles` is off."""
         learner = HandleLearner() if settings.complaint_learn_handles else None
         return cls(ComplaintModel.load_default(), brands=load_brands(settings), score_cap=settings.score_text_cap,
-                   threshold=settings.complaint_threshold, learner=learner)
+                   threshold=settings.complaint_threshold, learner=learner, priors=settings.complaint_priors)
 
     def is_addressed(self, text: str, channel: str, brand: Optional[str] = None) -> bool:
         """Whether a mention is addressed to a brand (`pipeline.domain.addressing.Addressing`): its channel is
@@ -72,8 +88,10 @@ class MentionProcessor:
             sentiment = score_prepared(prepare_text(m.text, self.score_cap))
             brand = m.brand or self.brands.brand_for(m.text, m.channel, m.author)
             self.addressing.observe(m.text, brand, m.author)
+            shift = self.shift_for(m.channel)
             complaint = self.model.score(m.text[: self.score_cap * 2], sentiment, self.threshold,
-                                         addressed=self.addressing.addressed(m.text, m.channel, brand))
+                                         addressed=self.addressing.addressed(m.text, m.channel, brand), shift=shift)
+            self.tracker.add(m.channel, complaint.score if not shift else adjust(complaint.score, -shift))
             who = resolve_author(m, lookup)
         except Exception as exc:  # noqa: BLE001 - a bug on one input must not stop the partition
             return dead_letter(f"processing failed: {type(exc).__name__}: {exc}", "score", msg.topic, msg.partition,

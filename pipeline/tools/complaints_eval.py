@@ -19,12 +19,17 @@ from typing import Optional
 
 import msgspec
 
-from pipeline.domain.brands import HANDLE_RE, Brand, Brands
+from pipeline.domain.addressing import Addressing, HandleLearner
+from pipeline.domain.brands import HANDLE_RE, NO_BRANDS, Brand, Brands
 from pipeline.domain.complaints.model import ComplaintModel, load_default
+from pipeline.domain.complaints.prior import ANY_CHANNEL, adjust, estimate_prior, parse_priors, prior_shift
 from pipeline.domain.sentiment import NEGATIVE_THRESHOLD, Sentiment, score_sentiment
 from pipeline.textfile import read_text
 
 REQUIRED_COLUMNS = ("text", "label")
+#: Columns of the "Twitter US Airline Sentiment" format (shared/data/airline_dev.csv): negative = complaint.
+AIRLINE_COLUMNS = ("airline", "airline_sentiment", "text")
+AIRLINE_SENTIMENTS = ("positive", "neutral", "negative")
 #: Name of the overall row in reports.
 OVERALL = "overall"
 #: A handle in at least this many rows of one brand domain is one of that domain's brand accounts (`derive_brands`).
@@ -36,12 +41,16 @@ MAX_FIELD = 100_000
 
 
 class LabelledText(msgspec.Struct, frozen=True):
-    """One labelled row: `label` is 1 for a complaint, 0 otherwise."""
+    """One labelled row: `label` is 1 for a complaint, 0 otherwise; `brand` is the brand the mention arrived with
+    (the airline of an airline tweet; empty when the file has none), `sentiment` the human sentiment label of
+    sentiment-labelled files (positive/neutral/negative; empty otherwise)."""
 
     id: str
     text: str
     label: int
     domain: str
+    brand: str = ""
+    sentiment: str = ""
 
 
 class Counts(msgspec.Struct, frozen=True):
@@ -74,6 +83,10 @@ class EvalReport(msgspec.Struct, frozen=True):
     threshold: float
     model: list[Counts]
     baseline: list[Counts]
+    addressing: str = "derived brand accounts"
+    prior: Optional[float] = None
+    #: human sentiment label → (flagged, rows), for sentiment-labelled files (airline tweets)
+    flagged_by_sentiment: dict[str, tuple[int, int]] = {}
 
     def overall(self) -> Counts:
         """The pooled row of the model."""
@@ -131,16 +144,83 @@ def derive_brands(rows: Sequence[LabelledText], min_rows: int = BRAND_HANDLE_MIN
     )
 
 
-def addressed_flags(rows: Sequence[LabelledText], brands: Brands) -> list[bool]:
-    """`brands.addressed(text, EVAL_CHANNEL)` of every row."""
+#: The learner's thresholds for labelled files (a few hundred rows per brand, no authors): a handle named by 3 rows
+#: and 2 % of a brand's handle-naming rows is learned (the worker's defaults are stricter: 10 mentions, 3 authors).
+EVAL_LEARNER = {"min_mentions": 3, "min_authors": 1, "min_share": 0.02}
+
+
+def stream_brand(row: LabelledText) -> str:
+    """The brand a row's mention would arrive with: its `brand`, else its domain (the stream it was collected from)."""
+    return row.brand or row.domain
+
+
+def addressing_for(rows: Sequence[LabelledText], brands: Optional[Brands], learn: bool = True) -> Addressing:
+    """The first stage's addressing rules for labelled rows: `brands` as configured (None: no brands.yml), handles
+    resembling each row's brand, and — when `learn` — the handles learned from the rows themselves as a stream
+    (unlabelled: `HandleLearner` fed every row's text with its `stream_brand`, thresholds `EVAL_LEARNER`), i.e. a
+    learner warmed by the stream before these mentions are scored."""
+    learner = None
+    if learn:
+        learner = HandleLearner(**EVAL_LEARNER)  # type: ignore[arg-type]
+        for r in rows:
+            learner.observe(stream_brand(r), [h[1:] for h in HANDLE_RE.findall(r.text)], r.id)
+    return Addressing(NO_BRANDS if brands is None else brands, learner)
+
+
+def addressed_flags(rows: Sequence[LabelledText], brands: Brands | Addressing) -> list[bool]:
+    """Whether each row is addressed (on EVAL_CHANNEL): by `brands.addressed` for a registry, by the full rules of
+    `Addressing` (with each row's `stream_brand`) otherwise."""
+    if isinstance(brands, Addressing):
+        return [brands.addressed(r.text, EVAL_CHANNEL, stream_brand(r)) for r in rows]
     return [brands.addressed(r.text, EVAL_CHANNEL) for r in rows]
 
 
 def read_labelled_csv(path: str | Path) -> list[LabelledText]:
-    """Rows of a labelled CSV (see module doc). Raises ValueError naming the problem: missing or unreadable file,
-    not UTF-8, no header, missing `text`/`label` column, a label other than 0/1 (with its line), no rows."""
+    """Rows of a labelled CSV (see module doc) — or of an airline-sentiment CSV (`parse_airline_csv`, recognised by
+    its header). Raises ValueError naming the problem: missing or unreadable file, not UTF-8, no header, missing
+    `text`/`label` column, a label other than 0/1 (with its line), no rows."""
     path = Path(path)
-    return parse_labelled_csv(read_text(path), source=str(path))
+    content = read_text(path)
+    head = [h.strip().lower() for h in next(csv.reader(io.StringIO(content.split("\n", 1)[0])), [])]
+    if all(c in head for c in AIRLINE_COLUMNS) and "label" not in head:
+        return parse_airline_csv(content, source=str(path))
+    return parse_labelled_csv(content, source=str(path))
+
+
+def airline_domain(airline: str) -> str:
+    """The domain of an airline's tweets: "US Airways" → "airline:us_airways"."""
+    return "airline:" + "_".join(airline.lower().split())
+
+
+def parse_airline_csv(content: str, source: str = "<csv>") -> list[LabelledText]:
+    """Rows of the airline-sentiment format (columns tweet_id, airline, airline_sentiment, text, …): label 1 for a
+    `negative` tweet (the proxy for a complaint; shared/data/README.md says how far it holds), 0 for `positive` and
+    `neutral`; `brand` the airline (as a mention of it would arrive), domain `airline:<name>`."""
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_FIELD)
+    try:
+        reader = csv.DictReader(io.StringIO(content, newline=""))
+        reader.fieldnames = [h.strip().lower() for h in (reader.fieldnames or [])]
+        rows: list[LabelledText] = []
+        for number, record in enumerate(reader, start=2):
+            sentiment = (record.get("airline_sentiment") or "").strip().lower()
+            if sentiment not in AIRLINE_SENTIMENTS:
+                raise ValueError(f"{source}: line {number}: airline_sentiment must be one of "
+                                 f"{', '.join(AIRLINE_SENTIMENTS)}, got {sentiment!r}")
+            airline = (record.get("airline") or "").strip()
+            text = record.get("text")
+            if text is None:
+                raise ValueError(f"{source}: line {number}: fewer fields than the header has")
+            rows.append(LabelledText(id=(record.get("tweet_id") or str(number)).strip(), text=text,
+                                     label=int(sentiment == "negative"), domain=airline_domain(airline or "unknown"),
+                                     brand=airline, sentiment=sentiment))
+    except csv.Error as exc:
+        raise ValueError(f"{source}: malformed CSV ({exc})") from None
+    finally:
+        csv.field_size_limit(old_limit)
+    if not rows:
+        raise ValueError(f"{source}: header but no rows")
+    return rows
 
 
 def parse_labelled_csv(content: str, source: str = "<csv>") -> list[LabelledText]:
@@ -192,33 +272,60 @@ def evaluate(
     source: str = "<rows>",
     sentiment: Callable[[str], Sentiment] = score_sentiment,
     brands: Brands | None = None,
+    *,
+    blind: bool = False,
+    prior: str = "",
 ) -> EvalReport:
-    """Score every row with `model` (default: the shipped one) and the VADER-only baseline, per domain + overall;
-    a row is addressed when it names one of `brands`' handles or a care handle (default: `derive_brands(rows)`)."""
+    """Score every row with `model` (default: the shipped one) and the VADER-only baseline, per domain + overall.
+    Addressed as the first stage decides it (`addressing_for`): with `brands` as brands.yml (default: the accounts
+    `derive_brands(rows)` finds, as an operator would list them), or — `blind` — without any brands.yml (handles
+    resembling each row's brand, handles learned from the file as a stream, care handles). `prior`: "" = the model's
+    calibration, a number = the expected complaint share of the file, "auto" = estimated from the file's own
+    scores by EM (`pipeline.domain.complaints.prior`)."""
     model = model or load_default()
     cut = model.threshold if threshold is None else threshold
     sentiments = [sentiment(r.text) for r in rows]
-    flags = addressed_flags(rows, derive_brands(rows) if brands is None else brands)
-    predictions = [
-        model.score(r.text, s, cut, addressed=a).is_complaint for r, s, a in zip(rows, sentiments, flags)
-    ]
+    addressing = addressing_for(rows, None if blind else (derive_brands(rows) if brands is None else brands))
+    flags = addressed_flags(rows, addressing)
+    raw = [model.score(r.text, s, 1.0, addressed=a).score for r, s, a in zip(rows, sentiments, flags)]
+    used_prior: Optional[float] = None
+    if prior.strip().lower() == "auto":
+        used_prior = estimate_prior(raw, model.training_prior)
+    elif prior.strip():
+        priors = parse_priors(prior)
+        used_prior = priors.get(ANY_CHANNEL, priors.get(EVAL_CHANNEL))
+        if used_prior is None:
+            raise ValueError(f"prior {prior!r}: give one number (the file is read as {EVAL_CHANNEL})")
+    shift = 0.0 if used_prior is None else prior_shift(used_prior, model.training_prior)
+    predictions = [adjust(p, shift) >= cut for p in raw]
     baseline = [s.compound <= NEGATIVE_THRESHOLD for s in sentiments]
+    by_sentiment = {
+        label: (sum(1 for r, p in zip(rows, predictions) if r.sentiment == label and p),
+                sum(1 for r in rows if r.sentiment == label))
+        for label in AIRLINE_SENTIMENTS if any(r.sentiment == label for r in rows)
+    }
     return EvalReport(
         source=source,
         threshold=cut,
         model=counts_by_domain(rows, predictions),
         baseline=counts_by_domain(rows, baseline),
+        addressing="no brands.yml" if blind else ("brands.yml" if brands is not None else "derived brand accounts"),
+        prior=used_prior,
+        flagged_by_sentiment=by_sentiment,
     )
 
 
 def evaluate_csv(
-    path: str | Path, threshold: float | None = None, model: ComplaintModel | None = None, brands: Brands | None = None
+    path: str | Path, threshold: float | None = None, model: ComplaintModel | None = None, brands: Brands | None = None,
+    *, blind: bool = False, prior: str = "",
 ) -> EvalReport:
-    """Evaluate the complaint scorer on a labelled CSV (columns id,text,label,domain; see module doc); `brands` as in
-    `evaluate`. Raises ValueError with a clear message when the file is missing or malformed."""
+    """Evaluate the complaint scorer on a labelled CSV (columns id,text,label,domain, or the airline-sentiment
+    format; see module doc); `brands`, `blind` and `prior` as in `evaluate`. Raises ValueError with a clear message
+    when the file is missing or malformed."""
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-    return evaluate(read_labelled_csv(path), threshold, model, source=str(path), brands=brands)
+    return evaluate(read_labelled_csv(path), threshold, model, source=str(path), brands=brands, blind=blind,
+                    prior=prior)
 
 
 def false_alarm_rate(predictions: Sequence[bool]) -> float:
@@ -259,13 +366,18 @@ def render_table(rows: Iterable[Counts], baseline: Iterable[Counts] | None = Non
 def render_report(report: EvalReport) -> str:
     """Human-readable report: per-domain and overall P/R/F1 of the model, with the VADER-only baseline beside it."""
     overall = report.overall()
+    prior = ("the model's calibration" if report.prior is None
+             else f"expected complaint share {report.prior:.3f}")
+    flagged = "".join(f"\n{label} rows flagged as complaints: {k}/{n} ({k / n:.3f})"
+                      for label, (k, n) in report.flagged_by_sentiment.items() if n)
     return (
-        f"Complaint scorer on {report.source} (threshold {report.threshold:.2f}; "
-        f"baseline: VADER compound <= {NEGATIVE_THRESHOLD})\n"
+        f"Complaint scorer on {report.source} (threshold {report.threshold:.2f}; addressed by "
+        f"{report.addressing}; {prior}; baseline: VADER compound <= {NEGATIVE_THRESHOLD})\n"
         f"{render_table(report.model, report.baseline)}\n"
         f"Overall: precision {_fmt(overall.precision)}, recall {_fmt(overall.recall)}, F1 {_fmt(overall.f1)} "
         f"(tp {overall.tp}, fp {overall.fp}, fn {overall.fn}, tn {overall.tn})\n"
         "A domain without complaints has no recall/F1; its false-positive rate is shown instead."
+        f"{flagged}"
     )
 
 

@@ -30,6 +30,7 @@ CUE_NAMES: Final[tuple[str, ...]] = (
     # Cues that argue AGAINST a complaint (negative weights in the shipped model):
     "inquiry",  # an information request: "how do I …", "can I …", "do you sell …", "when will … be back"
     "resolved",  # thanks for the help, it's working now, great service, love my …
+    "praise",  # thanks, great, awesome, impressed, well done, kudos … — not negated ("not happy"), not sarcastic
 )
 _CUE_SET: Final = frozenset(CUE_NAMES)
 _CUE_ORDER: Final = {c: i for i, c in enumerate(CUE_NAMES)}
@@ -102,6 +103,14 @@ _SETS: dict[str, frozenset[str]] = {
     "PRAISE": frozenset(
         "thanks thx ty cheers great love loving awesome brilliant fantastic nice wonderful amazing perfect lovely "
         "excellent impressive appreciate".split()
+    ),
+    # Praise and gratitude for the `praise` cue (a superset of PRAISE, which also serves the sarcasm rule).
+    "PRAISE2": frozenset(
+        "thanks thank thx ty cheers great love loved loving awesome brilliant fantastic nice wonderful amazing "
+        "perfect lovely excellent impressive impressed appreciate appreciated appreciative helpful glad happy "
+        "pleased kudos props shoutout best friendly smooth superb outstanding stellar fabulous terrific "
+        "grateful thankful delighted enjoyed enjoying congrats congratulations favorite favourite "
+        "recommend".split()
     ),
     "GERUND": frozenset(
         "losing cancelling canceling delaying breaking ruining wasting ignoring overcharging charging leaving "
@@ -217,8 +226,16 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         "when will you have|release|restock|launch",
         "what is|are the",
         "where can i",
-        "is there a|any",
-        "are there any",
+        "is|are there",
+        "is|are the|it|this|my|your * open|available|out|included|possible|free|starting|back",
+        "quick question",
+        "does|do anyone|anybody know",
+        "anyone|anybody know|tried|use|used",
+        "do you know",
+        "i'd|id like to",
+        "could|can you send|update|change|confirm|check|add|remove|cancel|close|unsubscribe",
+        "please send|update|change|confirm|add|remove|unsubscribe",
+        "what time|day|date|gate|terminal",
         "could you tell|let|confirm|advise",
         "would it|you",
         "i would like to",
@@ -267,6 +284,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         "congrats|congratulations on being|making",
     ),
     "_praise": ("$PRAISE", "thank you|u", "well done", "good job"),
+    "_praise2": ("$PRAISE2", "well done", "good|great job|work", "shout out", "made my day", "keep it up",
+                 "five|0 stars", "will use * again"),
     "_gerund": ("for $GERUND", "for * $GERUND", "for * * $GERUND"),
     "_qword": (
         "why|wtf",
@@ -363,9 +382,12 @@ def detect_cue_names(text: str, low: str, toks: list[str], addressed: bool, sent
     if (negative or negated or "service_failure" in hits) and ("?" in low or "_qword" in hits):
         hits.add("negative_question")
     if (("#" in low or "/s" in low) and _HASHTAG_SARCASM_RE.search(low) is not None) or (
-        "_praise" in hits and ("repetition" in hits or negated or "_gerund" in hits)
+        "_praise" in hits and (negated or "_gerund" in hits
+                               or ("repetition" in hits and (negative or "service_failure" in hits)))
     ):
         hits.add("sarcasm")
+    if "_praise2" in hits and not negated and "sarcasm" not in hits:
+        hits.add("praise")
     if (
         "!!" in low
         or "?!" in low

@@ -37,7 +37,13 @@ SHAPE_NAMES: Final[tuple[str, ...]] = (
     "handles",  # number of @handles, capped at 3, / 3
     "has_url",
     "question_mark",
+    "addressed_compound",  # VADER compound of an addressed mention (0 otherwise): praise AT a brand is not a complaint
+    "clean_praise",  # the `praise` cue and none of the complaint cues (`COMPLAINT_CUES`)
+    "clean_positive",  # VADER compound ≥ 0.5 and none of the complaint cues
 )
+#: Cues that speak for a complaint; "clean" praise or positivity is praise without any of them.
+COMPLAINT_CUES: Final = frozenset({"negated_expectation", "service_failure", "negative_question", "sarcasm",
+                                   "frustration", "repetition", "waiting_time", "follow_up"})
 DENSE_NAMES: Final[tuple[str, ...]] = (*SHAPE_NAMES, *CUE_NAMES)
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+")
@@ -146,6 +152,7 @@ def analyse(
             leading = 1.0
     cues = detect_cue_names(text, low, toks, addressed, sentiment)
     compound = sentiment.compound
+    clean = COMPLAINT_CUES.isdisjoint(cues)
     return feats, [
         compound,
         sentiment.neg,
@@ -160,6 +167,9 @@ def analyse(
         min(len(handles), 3) / 3.0,
         1.0 if urls else 0.0,
         1.0 if "?" in low else 0.0,
+        compound if addressed else 0.0,
+        1.0 if clean and "praise" in cues else 0.0,
+        1.0 if clean and compound >= 0.5 else 0.0,
     ], cues
 
 

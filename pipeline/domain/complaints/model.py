@@ -58,8 +58,8 @@ DEFAULT_THRESHOLD: Final[float] = 0.38
 MODEL_PATH: Final[Path] = Path(__file__).resolve().parent / "weights.json"
 
 #: Format version of domain/complaints/weights.json; bump when the feature extraction changes meaning (2: "addressed" is a
-#: brand's or a care handle, not any @handle; `reply_to_person` added).
-MODEL_FORMAT: Final[int] = 2
+#: brand's or a care handle, not any @handle; `reply_to_person` added; 3: `praise` cue and `addressed_compound`).
+MODEL_FORMAT: Final[int] = 3
 
 
 class ComplaintScore(msgspec.Struct, frozen=True):
@@ -168,20 +168,29 @@ class ComplaintModel:
                 values.append(w)
         return sum(values)
 
+    @property
+    def training_prior(self) -> float:
+        """The complaint share the scores are calibrated for (the training data's; `meta.train_prior`)."""
+        return float(self.meta.get("train_prior", 0.5))
+
     def score(
-        self, text: str, sentiment: Sentiment, threshold: float | None = None, *, addressed: bool = False
+        self, text: str, sentiment: Sentiment, threshold: float | None = None, *, addressed: bool = False,
+        shift: float = 0.0,
     ) -> ComplaintScore:
         """Complaint score of one mention: `text` is the original text, `sentiment` its VADER scores
         (`pipeline.domain.sentiment.score_sentiment(text)`); `threshold` defaults to the model's (DEFAULT_THRESHOLD).
         `addressed=True` when the mention is addressed to a brand: it names one of the brands' handles
         (`pipeline.domain.brands.Brands.addressed`) or comes on a channel addressed by construction (e-mail, support,
         reviews). A care handle (@AppleSupport) counts as addressed anyway; any other @handle does not — the model
-        learned that mentions at a brand are far likelier complaints than people talking to people."""
+        learned that mentions at a brand are far likelier complaints than people talking to people.
+        `shift` (log-odds, `pipeline.domain.complaints.prior.prior_shift`) recalibrates the score for a stream whose
+        complaint share differs from the training data's; the threshold applies to the shifted score."""
         feats, shape, cues = analyse(text, sentiment, self.config, addressed)
         cue_w = self._cue_w
         z = self.bias + sum(map(operator.mul, self._shape_w, shape)) + sum([cue_w[c] for c in cues])
         if feats:
             z += self._sparse_sum(feats) / math.sqrt(len(feats))
+        z += shift
         # Clamp so exp() cannot overflow on absurd inputs; ±35 is already 1 - 1e-15.
         z = 35.0 if z > 35.0 else -35.0 if z < -35.0 else z
         p = 1.0 / (1.0 + math.exp(-z))
