@@ -1,16 +1,28 @@
 """Stage 1 (on `mentions.raw`): validate, normalise, score sentiment + complaint, resolve the author; re-key by
 customer id onto `mentions.by_customer`, packed: one message per target partition and batch (`pipeline.runtime.packing`);
 rejects to `mentions.deadletter`. Batched (see `pipeline.runtime.outbox`): a batch is acked only after the broker
-acknowledged everything it produced."""
+acknowledged everything it produced.
+
+Also counts why each mention is addressed to a brand (`socialpulse_mentions_addressed_total{reason}`, per batch),
+publishes the handles learned per brand every 30 s and warms the handle learner from ClickHouse at start (the
+handles the brands' mentions of the last 30 days addressed; best effort). See docs/brands.md."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from typing import Any
+from collections import defaultdict
+from typing import Any, Callable, Optional
 
 from pipeline import metrics
+from pipeline.adapters.clickhouse.brand_handles import (SEED_DAYS, AddressedHandle, fetch_addressed_handles,
+                                                        learner_rows)
+from pipeline.adapters.clickhouse.errors import describe_error
 from pipeline.codec import encode
 from pipeline.contract import topics
 from pipeline.contract.records import DeadLetter
+from pipeline.domain.addressing import Addressing
 from pipeline.domain.enrich import Lookup, MentionProcessor, RawMessage
 from pipeline.domain.mention import parse_timestamp
 from pipeline.runtime.app import Pipeline, now_iso
@@ -22,6 +34,27 @@ from pipeline.settings import Settings
 
 #: Event times further ahead of this worker's clock than this do not move the watermark (bad producer clocks).
 MAX_FUTURE_S = 300.0
+#: Brands whose learned handles are exported as metric labels at most (the most learned first): brand names come
+#: from the producers, and a label per brand must not grow without bound.
+MAX_BRAND_LABELS = 200
+
+log = logging.getLogger(__name__)
+
+
+class CountingAddressing(Addressing):
+    """The processor's addressing rules, counting the reason of each mention they judge: `MentionProcessor.process`
+    asks `addressed` once per mention, so the reason is computed once and counted on the way (a dict increment)."""
+
+    __slots__ = ("counts",)
+
+    def __init__(self, rules: Addressing) -> None:
+        super().__init__(rules.brands, rules.learner, resemble=rules.resemble)
+        self.counts: defaultdict[Optional[str], int] = defaultdict(int)  # reason (None: not addressed) → mentions
+
+    def addressed(self, text: str, channel: str, brand: Optional[str] = None) -> bool:
+        reason = self.reason(text, channel, brand)
+        self.counts[reason] += 1
+        return reason is not None
 
 
 class IngestStage:
@@ -35,6 +68,11 @@ class IngestStage:
         self.marks: dict[int, float] = {}  # raw partition → latest event time processed there
         self.ok = metrics.STAGE_MESSAGES.labels("ingest", "ok")
         self.rejected = metrics.STAGE_MESSAGES.labels("ingest", "deadletter")
+        self.addressing = processor.addressing = CountingAddressing(processor.addressing)
+        self.reasons = {None if r == "none" else r: metrics.MENTIONS_ADDRESSED.labels(r)
+                        for r in metrics.ADDRESSING_REASONS}
+        self.learned_labels: set[str] = set()
+        metrics.BRANDS_CONFIGURED.set(len(processor.brands))
 
     async def process(self, out: Outbox, events: list[Any], now: str) -> None:
         """One batch of `mentions.raw` events → `out` (packed mentions, dead letters, watermark headers)."""
@@ -60,6 +98,49 @@ class IngestStage:
                                         min(parse_timestamp(iso).timestamp(), ceiling))
         await send_packed(out, topics.BY_CUSTOMER, self.packer, self.forwarder, self.marks)
         self.ok.inc(scored)
+        self.count_addressed()
+
+    def count_addressed(self) -> None:
+        """The batch's addressing reasons onto the counter (one `inc` per reason and batch, not per mention)."""
+        counts = self.addressing.counts
+        for reason, n in counts.items():
+            self.reasons[reason].inc(n)
+        counts.clear()
+
+    def observe_learned(self) -> None:
+        """`socialpulse_brand_handles_learned{brand}` from the learner: the MAX_BRAND_LABELS brands with the most
+        learned handles; a brand that drops out (or has none left) loses its label."""
+        learner = self.addressing.learner
+        if learner is None:
+            return
+        sizes = sorted(((len(learner.learned(b)), b) for b in learner.brands), key=lambda nb: (-nb[0], nb[1]))
+        shown = {brand: n for n, brand in sizes[:MAX_BRAND_LABELS] if n}
+        for brand in self.learned_labels - shown.keys():
+            with contextlib.suppress(KeyError):  # removed already (another stage of this process)
+                metrics.BRAND_HANDLES_LEARNED.remove(brand)
+        for brand, n in shown.items():
+            metrics.BRAND_HANDLES_LEARNED.labels(brand).set(n)
+        self.learned_labels = set(shown)
+
+    async def warm_start(self, fetch: Callable[[], list[AddressedHandle]]) -> int:
+        """Seed the handle learner with what `fetch` (run in a thread) counts in ClickHouse; the seed is applied on
+        the event loop, between batches. Best effort: a failure is one warning line and the learner starts cold.
+        Returns the handles seeded."""
+        learner = self.addressing.learner
+        if learner is None:
+            return 0
+        try:
+            found = await asyncio.to_thread(fetch)
+        except Exception as exc:  # noqa: BLE001 - best effort: any failure leaves the learner cold, never the worker
+            log.warning("handle learner starts cold: could not read the handles of the last %d days from ClickHouse "
+                        "(%s)", SEED_DAYS, describe_error(exc))
+            return 0
+        rows = learner_rows(found)
+        learner.seed(rows)
+        self.observe_learned()
+        log.info("handle learner seeded from ClickHouse: %d handles of %d brands (last %d days), %d learned",
+                 len(rows), len({r[0] for r in rows}), SEED_DAYS, sum(len(learner.learned(b)) for b in learner.brands))
+        return len(rows)
 
 
 def register(p: Pipeline) -> None:
@@ -68,6 +149,15 @@ def register(p: Pipeline) -> None:
     p.identities = table
     p.app.service(table)
     stage = IngestStage(s, MentionProcessor.from_settings(s), table.get)
+
+    if stage.addressing.learner is not None:
+        @p.app.task
+        async def warm_handle_learner() -> None:
+            await stage.warm_start(lambda: fetch_addressed_handles(s))
+
+        @p.app.timer(30.0)
+        async def observe_learned_handles() -> None:
+            stage.observe_learned()
 
     @p.app.agent(p.topic(topics.RAW), name="ingest")
     async def ingest(stream):

@@ -36,6 +36,17 @@ HTTP_INGEST = Counter("socialpulse_http_ingest_mentions_total",
 HTTP_INGEST_REFUSED = Counter("socialpulse_http_ingest_refused_total",
                               "POST /api/mentions requests refused whole, by HTTP status", ["status"],
                               registry=REGISTRY)
+BRANDS_CONFIGURED = Gauge("socialpulse_brands_configured",
+                          "Brands in the worker's brands.yml (0: a mention is addressed to a brand only by its channel, a "
+                          "care handle, a handle resembling its brand or a learned handle; docs/brands.md)",
+                          registry=REGISTRY)
+MENTIONS_ADDRESSED = Counter("socialpulse_mentions_addressed_total",
+                             "Mentions scored by the first stage, by the rule that made them addressed to a brand "
+                             "(channel, configured, care, resembles, learned) or none", ["reason"], registry=REGISTRY)
+BRAND_HANDLES_LEARNED = Gauge("socialpulse_brand_handles_learned",
+                              "Handles this worker learned per brand from the stream (brands with at least one; "
+                              "updated every 30 s)", ["brand"], registry=REGISTRY)
+ADDRESSING_REASONS = ("channel", "configured", "care", "resembles", "learned", "none")
 
 
 def exposition() -> bytes:
