@@ -308,6 +308,27 @@ def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_se
     click.echo(encode(result).decode() if as_json else render_table(result))
 
 
+@main.group(context_settings=CONTEXT)
+def brands() -> None:
+    """The handles that address each brand, from the stored mentions (docs/brands.md)."""
+
+
+@brands.command("suggest", context_settings=CONTEXT)
+@common_options
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True, help="Mentions of the last N days.")
+@click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True, help="Handles listed per brand.")
+@click.option("--min-mentions", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Mentions a handle needs for the snippet (besides 3 authors and 2 % of the brand's).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (field names are a contract).")
+def brands_suggest(s: Settings, days: int, top: int, min_mentions: int, as_json: bool) -> None:
+    """List each brand's most addressed handles (mentions, authors, configured?, resembles the brand?, care handle?)
+    from ClickHouse, and a brands.yml snippet of the handles not configured that pass the learner's thresholds."""
+    from pipeline.ops.brands_suggest import suggest_handles
+
+    suggestion = suggest_handles(s, days=days, top=top, min_mentions=min_mentions)
+    click.echo(json.dumps(suggestion.as_dict()) if as_json else suggestion.render())
+
+
 # --- docs and tools ---------------------------------------------------------------------------------------------
 
 @main.command(context_settings=CONTEXT)

@@ -132,6 +132,11 @@ class Stack:
         applied = apply_migrations(self.s)
         echo(f"migrations  {len(applied)} applied" if applied else "migrations  up to date")
         if worker:
+            from pipeline.ops.brands_suggest import blind_configuration_warning
+
+            blind = blind_configuration_warning(self.s)  # a broken brands.yml stops here, with its one-line error
+            if blind:
+                echo(f"brands      warning: {blind}")
             was = self.worker.pid()
             pid = self.start_worker()
             echo(f"worker      {'running' if was else 'started'}  http://{self.s.worker_host}:{self.s.worker_port}"

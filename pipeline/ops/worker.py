@@ -1,9 +1,13 @@
 """Run a Faust worker for the pipeline in this process (I/O)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from pipeline.ops.brands_suggest import blind_configuration_warning
 from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def worker_dirs(s: Settings) -> list[Path]:
@@ -36,6 +40,9 @@ def run_worker(s: Settings) -> None:
     """Block running the worker until SIGINT/SIGTERM; Faust commits what was processed on the way out."""
     ensure_worker_dirs(s)  # faust creates only the last level of its datadir and fails on a missing data dir
     check_worker_port(s)
+    blind = blind_configuration_warning(s)  # raises the one-line BrandsError of a broken brands.yml
+    if blind:
+        log.warning(blind)
 
     import faust
 
