@@ -28,7 +28,7 @@ from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
 UTC = timezone.utc
-SINK_TABLES = ("mentions", "alerts", "alert_actions", "customers", "identities", "prospect_links")
+SINK_TABLES = ("mentions", "alerts", "alert_actions", "customers", "identities", "prospect_links", "complaint_feedback")
 
 
 def fresh_db(base: Settings, name: str, **changes) -> Settings:
@@ -381,11 +381,24 @@ def test_erase_customer_removes_every_row_of_the_customer_and_its_prospect_past(
     w.apply_actions([AlertAction(alert_id="A-1", action="ack", by="ann", at="2026-11-12T10:00:00Z"),
                      AlertAction(alert_id="B-1", action="ack", by="ann", at="2026-11-12T10:00:00Z")], "x")
     assert len(run_query(c, "customer_timeline", customer_id="C-1")) == 6  # 4 mentions + 2 alerts
+    # verdicts on the complaint model: on the customer's alert, on its prospect past, and one on Bob's mention
+    w.insert_feedback([
+        AlertAction(alert_id="A-1", action="not_complaint", by="ann", at="2026-11-12T11:00:00Z",
+                    mention_id=alice[1].mention_id, customer_id="C-1", brand="acme", channel="twitter"),
+        AlertAction(alert_id="", action="missed_complaint", by="ann", at="2026-11-12T11:00:00Z",
+                    mention_id=before.mention_id, customer_id=pid, brand="acme", channel="facebook"),
+        # recorded under an id the erase does not know: found through the mention it names
+        AlertAction(alert_id="", action="missed_complaint", by="bo", at="2026-11-12T11:00:00Z",
+                    mention_id=alice[2].mention_id, customer_id="P-elsewhere", brand="acme", channel="twitter"),
+        AlertAction(alert_id="", action="missed_complaint", by="ann", at="2026-11-12T11:00:00Z",
+                    mention_id=bob[0].mention_id, customer_id="C-2", brand="acme", channel="twitter")], "f")
 
     removed = erase_customer(s, "C-1")
     assert removed["mentions"] == 4 and removed["customers"] == 1
     assert removed["identities"] in (3, 4)  # 4 stored rows, 3 once a merge collapsed the prospect row
     assert removed["alerts"] >= 2 and removed["alert_actions"] == 1 and removed["prospect_links"] == 3
+    assert removed["complaint_feedback"] == 3
+    assert c.execute("SELECT customer_id FROM complaint_feedback") == [("C-2",)]
     ids = ("C-1", pid)
     for table in ("mentions", "alerts", "identities", "customers"):
         assert scalar(c, f"SELECT count() FROM {table} WHERE customer_id IN %(ids)s", {"ids": ids}) == 0, table
@@ -401,6 +414,7 @@ def test_erase_customer_removes_every_row_of_the_customer_and_its_prospect_past(
     # erase again: nothing left, and purge rewrites the parts
     assert set(erase_customer(c, "C-1", purge=True).values()) == {0}
     assert erase_customer(c, "C-2", purge=True)["mentions"] == 3
+    assert scalar(c, "SELECT count() FROM complaint_feedback") == 0
     assert scalar(c, "SELECT count() FROM mentions") == 0
     w.close()
 

@@ -27,7 +27,7 @@ LIMIT 1
 
 #: The latest verdict on each of the alerts `ids`: (alert_id, verdict, by).
 ALERT_VERDICTS_SQL: Final = """
-SELECT alert_id, argMax(verdict, at) AS verdict, argMax(`by`, at) AS reviewer
+SELECT alert_id, argMax(verdict, at) AS latest_verdict, argMax(`by`, at) AS reviewer
 FROM complaint_feedback FINAL
 WHERE alert_id IN %(ids)s
 GROUP BY alert_id
@@ -36,7 +36,7 @@ GROUP BY alert_id
 #: The latest verdict on each alert and mention of a person (`ids`: the customer id and its prospect ids):
 #: (ref_id, verdict, by), ref_id = the alert id, or the mention id of a verdict on a mention.
 PERSON_VERDICTS_SQL: Final = """
-SELECT if(alert_id != '', alert_id, mention_id) AS ref_id, argMax(verdict, at) AS verdict,
+SELECT if(alert_id != '', alert_id, mention_id) AS ref_id, argMax(verdict, at) AS latest_verdict,
        argMax(`by`, at) AS reviewer
 FROM complaint_feedback FINAL
 WHERE customer_id IN %(ids)s
@@ -48,10 +48,10 @@ GROUP BY ref_id
 #: complaint), not_complaint = whose latest verdict is not_complaint. Alerts are counted per alert id without
 #: FINAL (an alert's brand and type never change between its versions).
 PRECISION_SQL: Final = """
-SELECT a.brand                              AS brand,
-       count()                              AS alerts,
-       countIf(f.verdict != '')             AS reviewed,
-       countIf(f.verdict = 'not_complaint') AS not_complaint
+SELECT a.brand                                     AS brand,
+       count()                                     AS alerts,
+       countIf(f.latest_verdict != '')             AS reviewed,
+       countIf(f.latest_verdict = 'not_complaint') AS not_complaint
 FROM
 (
     SELECT alert_id, any(brand) AS brand
@@ -61,7 +61,7 @@ FROM
 ) AS a
 LEFT JOIN
 (
-    SELECT alert_id, argMax(verdict, at) AS verdict
+    SELECT alert_id, argMax(verdict, at) AS latest_verdict
     FROM complaint_feedback FINAL
     WHERE alert_id != '' AND verdict IN %(verdicts)s
     GROUP BY alert_id
@@ -75,7 +75,7 @@ SETTINGS join_use_nulls = 0
 #: at, text, brand, channel). Erased mentions drop out (inner join); the latest verdict per mention is picked in
 #: Python (pipeline.tools.complaints_feedback), where it is unit-tested.
 FEEDBACK_TEXTS_SQL: Final = """
-SELECT f.feedback_id, f.mention_id, f.verdict, f.at, m.text, m.brand, m.channel
+SELECT f.feedback_id, f.mention_id, f.verdict, f.at, m.latest_text, m.latest_brand, m.latest_channel
 FROM
 (
     SELECT feedback_id, mention_id, verdict, at
@@ -84,8 +84,8 @@ FROM
 ) AS f
 INNER JOIN
 (
-    SELECT mention_id, argMax(text, processed_at) AS text, argMax(brand, processed_at) AS brand,
-           argMax(channel, processed_at) AS channel
+    SELECT mention_id, argMax(text, processed_at) AS latest_text, argMax(brand, processed_at) AS latest_brand,
+           argMax(channel, processed_at) AS latest_channel
     FROM mentions
     WHERE mention_id IN (SELECT mention_id FROM complaint_feedback WHERE mention_id != '')
     GROUP BY mention_id
