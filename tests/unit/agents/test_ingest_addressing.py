@@ -140,16 +140,17 @@ def test_counting_costs_under_a_microsecond_a_mention():
     plain = Addressing(BRANDS, HandleLearner())
     counting = CountingAddressing(plain)
     texts = [("@brewly cold again", "twitter", None), ("@jo so sorry", "twitter", "American"),
-             ("no handle here", "twitter", "American"), ("refund", "email", None)] * 5000
+             ("no handle here", "twitter", "American"), ("refund", "email", None)] * 1000
 
-    def run(rules) -> float:
-        best = float("inf")
-        for _ in range(5):
-            start = time.perf_counter()
-            for text, channel, brand in texts:
-                rules.addressed(text, channel, brand)
-            best = min(best, time.perf_counter() - start)
-        return best / len(texts)
+    def once(rules) -> float:
+        start = time.perf_counter()
+        for text, channel, brand in texts:
+            rules.addressed(text, channel, brand)
+        return (time.perf_counter() - start) / len(texts)
 
-    extra = run(counting) - run(plain)
+    best = {id(plain): float("inf"), id(counting): float("inf")}
+    for _ in range(30):  # interleaved short runs, the best of each: a busy machine slows both, not one
+        for rules in (plain, counting):
+            best[id(rules)] = min(best[id(rules)], once(rules))
+    extra = best[id(counting)] - best[id(plain)]
     assert extra < 1e-6, f"{extra * 1e9:.0f} ns a mention"
