@@ -113,10 +113,9 @@ class Settings:
         "YAML file of brands (name, handles per channel, keywords). Empty: the data dir's brands.yml if present. "
         "Read when the worker starts: restart the workers after a change."))
     complaint_priors: str = field(default="", metadata=_doc(
-        "Expected complaint share of the stream, to recalibrate the complaint score for it (the model is calibrated "
-        "on care-account tweets, ~46 % complaints): empty = no correction; one number for every channel (0.2); per "
-        "channel (twitter=0.15,email=0.4,*=0.2); or `auto` = estimated per channel from the stream's own scores "
-        "(EM; see docs/complaints.md). The worker logs its estimate either way."))
+        "Expected complaint share of the stream, to recalibrate the complaint score (trained on care-account tweets): "
+        "empty = none; 0.2 = every channel; twitter=0.15,email=0.4,*=0.2; `auto` = estimated per channel from the "
+        "stream's scores (EM). See docs/complaints.md."))
     complaint_learn_handles: bool = field(default=True, metadata=_doc(
         "Learn the handles that many mentions of a brand address (besides brands.yml and handles resembling the "
         "mention's brand) and count them as addressed to the brand; see docs/brands.md."))
@@ -335,12 +334,10 @@ def validate(s: Settings) -> None:
         raise bad("ingest_rate", "expected a positive number of mentions per second")
     if s.sink_flush_interval <= 0:
         raise bad("sink_flush_interval", "expected a positive number of seconds")
-    if s.complaint_priors.strip().lower() != "auto":
-        from pipeline.domain.complaints.prior import parse_priors  # pure, no import back into settings
-        try:
-            parse_priors(s.complaint_priors)
-        except ValueError as exc:
-            raise bad("complaint_priors", str(exc)) from None
+    try:
+        s.complaint_priors.strip().lower() == "auto" or parse_priors(s.complaint_priors)
+    except ValueError as exc:
+        raise bad("complaint_priors", str(exc)) from None
     if s.complaint_threshold is not None and not 0.0 <= s.complaint_threshold <= 1.0:
         raise bad("complaint_threshold", "expected a number between 0 and 1")
     if s.spike_allowed_lateness < 0 or s.spike_idle_timeout <= 0:
@@ -380,3 +377,23 @@ def settings_reference_markdown() -> str:
             doc += " Secret: never logged."
         lines.append(f"| `{ENV_PREFIX}{f.name.upper()}` | `{shown}` | {doc} |")
     return "\n".join(lines) + "\n"
+
+
+ANY_CHANNEL = "*"  # the key of `parse_priors` for every channel not listed
+
+
+def parse_priors(text: str) -> dict[str, float]:
+    """The `complaint_priors` setting → channel → expected complaint share: "" (none), "0.2" (every channel) or
+    "twitter=0.15,email=0.4,*=0.2" (`*`: the channels not listed). Raises ValueError saying how to write it."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        channel, sep, value = part.rpartition("=")
+        channel = channel.strip().lower() if sep else ANY_CHANNEL
+        try:
+            out[channel] = prior = float(value)
+        except ValueError:
+            raise ValueError(f"complaint prior {part!r}: {value.strip()!r} is not a number; write e.g. "
+                             "twitter=0.15,email=0.4 or one number for every channel") from None
+        if not 0.0 < prior < 1.0 or not channel:
+            raise ValueError(f"complaint prior {part!r}: write channel=share, a share in (0, 1), e.g. twitter=0.15")
+    return out

@@ -24,33 +24,16 @@ from pipeline.domain.brands import HANDLE_RE, NO_BRANDS, Brand, Brands
 from pipeline.domain.complaints.model import ComplaintModel, load_default
 from pipeline.domain.complaints.prior import ANY_CHANNEL, adjust, estimate_prior, parse_priors, prior_shift
 from pipeline.domain.sentiment import NEGATIVE_THRESHOLD, Sentiment, score_sentiment
-from pipeline.textfile import read_text
+from pipeline.tools.labelled_csv import (  # noqa: F401 - re-exported: the reading side of this module's API
+    AIRLINE_SENTIMENTS, LabelledText, airline_domain, parse_airline_csv, parse_labelled_csv, read_labelled_csv,
+)
 
-REQUIRED_COLUMNS = ("text", "label")
-#: Columns of the "Twitter US Airline Sentiment" format (shared/data/airline_dev.csv): negative = complaint.
-AIRLINE_COLUMNS = ("airline", "airline_sentiment", "text")
-AIRLINE_SENTIMENTS = ("positive", "neutral", "negative")
 #: Name of the overall row in reports.
 OVERALL = "overall"
 #: A handle in at least this many rows of one brand domain is one of that domain's brand accounts (`derive_brands`).
 BRAND_HANDLE_MIN_ROWS = 3
 #: The channel labelled rows are read as (the dev data is tweets).
 EVAL_CHANNEL = "twitter"
-#: Rows larger than this are refused (a CSV field limit, so a broken quote cannot swallow the whole file silently).
-MAX_FIELD = 100_000
-
-
-class LabelledText(msgspec.Struct, frozen=True):
-    """One labelled row: `label` is 1 for a complaint, 0 otherwise; `brand` is the brand the mention arrived with
-    (the airline of an airline tweet; empty when the file has none), `sentiment` the human sentiment label of
-    sentiment-labelled files (positive/neutral/negative; empty otherwise)."""
-
-    id: str
-    text: str
-    label: int
-    domain: str
-    brand: str = ""
-    sentiment: str = ""
 
 
 class Counts(msgspec.Struct, frozen=True):
@@ -173,96 +156,6 @@ def addressed_flags(rows: Sequence[LabelledText], brands: Brands | Addressing) -
     if isinstance(brands, Addressing):
         return [brands.addressed(r.text, EVAL_CHANNEL, stream_brand(r)) for r in rows]
     return [brands.addressed(r.text, EVAL_CHANNEL) for r in rows]
-
-
-def read_labelled_csv(path: str | Path) -> list[LabelledText]:
-    """Rows of a labelled CSV (see module doc) — or of an airline-sentiment CSV (`parse_airline_csv`, recognised by
-    its header). Raises ValueError naming the problem: missing or unreadable file, not UTF-8, no header, missing
-    `text`/`label` column, a label other than 0/1 (with its line), no rows."""
-    path = Path(path)
-    content = read_text(path)
-    head = [h.strip().lower() for h in next(csv.reader(io.StringIO(content.split("\n", 1)[0])), [])]
-    if all(c in head for c in AIRLINE_COLUMNS) and "label" not in head:
-        return parse_airline_csv(content, source=str(path))
-    return parse_labelled_csv(content, source=str(path))
-
-
-def airline_domain(airline: str) -> str:
-    """The domain of an airline's tweets: "US Airways" → "airline:us_airways"."""
-    return "airline:" + "_".join(airline.lower().split())
-
-
-def parse_airline_csv(content: str, source: str = "<csv>") -> list[LabelledText]:
-    """Rows of the airline-sentiment format (columns tweet_id, airline, airline_sentiment, text, …): label 1 for a
-    `negative` tweet (the proxy for a complaint; shared/data/README.md says how far it holds), 0 for `positive` and
-    `neutral`; `brand` the airline (as a mention of it would arrive), domain `airline:<name>`."""
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(MAX_FIELD)
-    try:
-        reader = csv.DictReader(io.StringIO(content, newline=""))
-        reader.fieldnames = [h.strip().lower() for h in (reader.fieldnames or [])]
-        rows: list[LabelledText] = []
-        for number, record in enumerate(reader, start=2):
-            sentiment = (record.get("airline_sentiment") or "").strip().lower()
-            if sentiment not in AIRLINE_SENTIMENTS:
-                raise ValueError(f"{source}: line {number}: airline_sentiment must be one of "
-                                 f"{', '.join(AIRLINE_SENTIMENTS)}, got {sentiment!r}")
-            airline = (record.get("airline") or "").strip()
-            text = record.get("text")
-            if text is None:
-                raise ValueError(f"{source}: line {number}: fewer fields than the header has")
-            rows.append(LabelledText(id=(record.get("tweet_id") or str(number)).strip(), text=text,
-                                     label=int(sentiment == "negative"), domain=airline_domain(airline or "unknown"),
-                                     brand=airline, sentiment=sentiment))
-    except csv.Error as exc:
-        raise ValueError(f"{source}: malformed CSV ({exc})") from None
-    finally:
-        csv.field_size_limit(old_limit)
-    if not rows:
-        raise ValueError(f"{source}: header but no rows")
-    return rows
-
-
-def parse_labelled_csv(content: str, source: str = "<csv>") -> list[LabelledText]:
-    """Rows of labelled CSV text; see `read_labelled_csv` for the checks."""
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(MAX_FIELD)
-    try:
-        reader = csv.DictReader(io.StringIO(content, newline=""))
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-        if not header:
-            raise ValueError(f"{source}: empty file (expected a header with columns id,text,label,domain)")
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise ValueError(
-                f"{source}: missing column(s) {', '.join(missing)}; header is {','.join(header)} "
-                "(expected id,text,label,domain)"
-            )
-        reader.fieldnames = header
-        rows: list[LabelledText] = []
-        for number, record in enumerate(reader, start=2):
-            if None in record:
-                raise ValueError(f"{source}: line {number}: more fields than the header has")
-            text, label = record.get("text"), (record.get("label") or "").strip()
-            if text is None:
-                raise ValueError(f"{source}: line {number}: fewer fields than the header has")
-            if label not in ("0", "1"):
-                raise ValueError(f"{source}: line {number}: label must be 0 or 1, got {label!r}")
-            rows.append(
-                LabelledText(
-                    id=(record.get("id") or str(number)).strip(),
-                    text=text,
-                    label=int(label),
-                    domain=(record.get("domain") or "all").strip() or "all",
-                )
-            )
-    except csv.Error as exc:
-        raise ValueError(f"{source}: malformed CSV ({exc})") from None
-    finally:
-        csv.field_size_limit(old_limit)
-    if not rows:
-        raise ValueError(f"{source}: header but no rows")
-    return rows
 
 
 def evaluate(

@@ -19,11 +19,14 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from pipeline.settings import ANY_CHANNEL, parse_priors
+
+__all__ = ["ANY_CHANNEL", "PRIOR_MAX", "PRIOR_MIN", "PriorTracker", "adjust", "estimate_histogram", "estimate_prior",
+           "parse_priors", "prior_shift", "shifts_for"]
+
 #: Priors are clamped to this range (a prior of 0 or 1 would be an infinite shift).
 PRIOR_MIN: Final[float] = 0.005
 PRIOR_MAX: Final[float] = 0.995
-#: The key of `parse_priors` that applies to every channel not listed.
-ANY_CHANNEL: Final[str] = "*"
 
 
 def _logit(p: float) -> float:
@@ -62,34 +65,6 @@ def estimate_prior(scores: Iterable[float], training_prior: float, *, iterations
             return new
         prior = new
     return prior
-
-
-def parse_priors(text: str) -> dict[str, float]:
-    """The `complaint_priors` setting → channel → prior: "" (none: the model's training prior everywhere), "0.2"
-    (every channel), or "twitter=0.15,instagram=0.1,email=0.4,*=0.2" (`*` = every other channel). Raises ValueError
-    saying what is wrong and how to write it."""
-    text = text.strip()
-    if not text:
-        return {}
-    out: dict[str, float] = {}
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        channel, sep, value = part.rpartition("=")
-        channel = channel.strip().lower() if sep else ANY_CHANNEL
-        try:
-            prior = float(value)
-        except ValueError:
-            raise ValueError(f"complaint prior {part!r}: {value.strip()!r} is not a number; write e.g. "
-                             "twitter=0.15,email=0.4 or one number for every channel") from None
-        if not 0.0 < prior < 1.0:
-            raise ValueError(f"complaint prior {part!r}: the expected complaint share must be between 0 and 1 "
-                             "(exclusive), e.g. 0.15 for 15 %")
-        if not channel:
-            raise ValueError(f"complaint prior {part!r}: the channel name is empty; write channel=share")
-        out[channel] = prior
-    return out
 
 
 def shifts_for(priors: Mapping[str, float], training_prior: float) -> dict[str, float]:

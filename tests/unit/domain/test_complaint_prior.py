@@ -90,9 +90,9 @@ def test_parse_priors(text: str, expected: dict[str, float]) -> None:
 
 @pytest.mark.parametrize("text, words", [
     ("twitter=lots", "not a number"),
-    ("1.5", "between 0 and 1"),
-    ("twitter=0", "between 0 and 1"),
-    ("=0.2", "channel name is empty"),
+    ("1.5", r"a share in \(0, 1\)"),
+    ("twitter=0", r"a share in \(0, 1\)"),
+    ("=0.2", "write channel=share"),
 ])
 def test_parse_priors_errors_say_how_to_fix(text: str, words: str) -> None:
     with pytest.raises(ValueError, match=words):

@@ -308,27 +308,6 @@ def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_se
     click.echo(encode(result).decode() if as_json else render_table(result))
 
 
-@main.group(context_settings=CONTEXT)
-def brands() -> None:
-    """The handles that address each brand, from the stored mentions (docs/brands.md)."""
-
-
-@brands.command("suggest", context_settings=CONTEXT)
-@common_options
-@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True, help="Mentions of the last N days.")
-@click.option("--top", type=click.IntRange(1, 1000), default=5, show_default=True, help="Handles listed per brand.")
-@click.option("--min-mentions", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Mentions a handle needs for the snippet (besides 3 authors and 2 % of the brand's).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (field names are a contract).")
-def brands_suggest(s: Settings, days: int, top: int, min_mentions: int, as_json: bool) -> None:
-    """List each brand's most addressed handles (mentions, authors, configured?, resembles the brand?, care handle?)
-    from ClickHouse, and a brands.yml snippet of the handles not configured that pass the learner's thresholds."""
-    from pipeline.ops.brands_suggest import suggest_handles
-
-    suggestion = suggest_handles(s, days=days, top=top, min_mentions=min_mentions)
-    click.echo(json.dumps(suggestion.as_dict()) if as_json else suggestion.render())
-
-
 # --- docs and tools ---------------------------------------------------------------------------------------------
 
 @main.command(context_settings=CONTEXT)
@@ -364,25 +343,6 @@ def schemas(write: bool) -> None:
     click.echo("schemas up to date")
 
 
-@main.group(name="eval", context_settings=CONTEXT)
-def eval_() -> None:
-    """Evaluate models on labelled data."""
-
-
-@eval_.command("complaints", context_settings=CONTEXT)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--threshold", type=float, default=None, help="Score threshold (default: the model's).")
-def eval_complaints(file: Path, threshold: Optional[float]) -> None:
-    """Precision/recall/F1 of the complaint model on a labelled CSV (columns id,text,label,domain)."""
-    from pipeline.tools.complaints_eval import evaluate_csv, render_report
-
-    try:
-        report = evaluate_csv(file, threshold)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    click.echo(render_report(report))
-
-
 @main.group(context_settings=CONTEXT, invoke_without_command=True)
 @common_options
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
@@ -406,6 +366,8 @@ def dashboard_rotate_token(s: Settings) -> None:
 
     click.echo("\n".join(rotate_token(s)))
 
+
+from pipeline.cli import analysis  # noqa: E402,F401 - registers `eval` and `brands` on `main`
 
 if __name__ == "__main__":
     main()

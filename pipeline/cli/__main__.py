@@ -1,0 +1,4 @@
+"""`python -m pipeline.cli …` = `socialpulse …`."""
+from pipeline.cli import main
+
+main()
