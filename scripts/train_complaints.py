@@ -54,6 +54,8 @@ from pipeline.tools.complaints_replies import KINDS, person_replies  # noqa: E40
 DEFAULT_CSV = REPO.parent / "shared" / "data" / "complaints_dev.csv"
 #: Training weight of rows labelled positive (praise): a praise card is the false alarm ops trust least.
 PRAISE_WEIGHT = 3.0
+#: Training weight of the airline tweets (there are 3× as many as dev rows; this balances the two sources).
+AIRLINE_WEIGHT = 0.3
 DEFAULT_AIRLINE = REPO.parent / "shared" / "data" / "airline_dev.csv"
 DEFAULT_OUT = REPO / "pipeline" / "domain" / "complaints" / "weights.json"
 SEED = 0
@@ -149,14 +151,17 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -35, 35)))
 
 
-def best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """F1-maximising threshold on the candidate grid (first of equals) and its F1."""
+def best_threshold(p: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple[float, float]:
+    """F1-maximising threshold on the candidate grid (first of equals) and its F1; with row weights `w` the counts
+    are weighted (the training weights: praise counts `--praise-weight` times, airline rows `--airline-weight`)."""
+    w = np.ones(len(y)) if w is None else w
     pos = y == 1
     scores = []
     for t in THRESHOLDS:
         pred = p >= t
-        tp = int(np.sum(pred & pos))
-        scores.append(2 * tp / (int(np.sum(pred)) + int(np.sum(pos))) if tp else 0.0)  # 2tp / (2tp + fp + fn)
+        tp = float(np.sum(w[pred & pos]))
+        # 2tp / (2tp + fp + fn)
+        scores.append(2 * tp / (float(np.sum(w[pred])) + float(np.sum(w[pos]))) if tp else 0.0)
     i = int(np.argmax(scores))
     return float(THRESHOLDS[i]), scores[i]
 
@@ -176,7 +181,7 @@ def select(data: Data, idx: np.ndarray, folds: np.ndarray, grid: Sequence[Params
     for params in grid:
         z = lodo_decisions(data, idx, folds, params)
         platt = fit_platt(z, y)
-        t, f1 = best_threshold(sigmoid(platt[0] * z + platt[1]), y)
+        t, f1 = best_threshold(sigmoid(platt[0] * z + platt[1]), y, data.weights[idx])
         if best is None or f1 > best.f1 + 1e-12:
             best = Selection(params, platt, t, f1)
     assert best is not None
@@ -215,16 +220,18 @@ def nested_lodo(
 
 
 def summary(rows: Sequence[LabelledText], n_dev: int, pred: np.ndarray, reply_pred: np.ndarray) -> dict[str, float]:
-    """The figures of issue 24 for one set of predictions: complaints_dev pooled P/R/F1, airline pooled P/R/F1 and
-    the shares of positive / neutral airline tweets flagged, person-to-person reply false alarms."""
+    """The figures of issue 24 for one set of predictions: complaints_dev pooled P/R/F1 (its first `n_dev` rows),
+    airline pooled P/R/F1 and the shares of positive / neutral airline tweets flagged, person-to-person reply false
+    alarms. Feedback rows (`--feedback`) are trained on, not reported here."""
     out: dict[str, float] = {}
     dev = counts_by_domain(rows[:n_dev], [bool(x) for x in pred[:n_dev]])[-1]
     out.update(dev_p=dev.precision or 0.0, dev_r=dev.recall or 0.0, dev_f1=dev.f1 or 0.0)
-    if len(rows) > n_dev:
-        air = counts_by_domain(rows[n_dev:], [bool(x) for x in pred[n_dev:len(rows)]])[-1]
+    air_idx = [i for i, r in enumerate(rows) if r.domain.startswith("airline:")]
+    if air_idx:
+        air = counts_by_domain([rows[i] for i in air_idx], [bool(pred[i]) for i in air_idx])[-1]
         out.update(air_p=air.precision or 0.0, air_r=air.recall or 0.0, air_f1=air.f1 or 0.0)
         for label in ("positive", "neutral"):
-            idx = [i for i in range(n_dev, len(rows)) if rows[i].sentiment == label]
+            idx = [i for i in air_idx if rows[i].sentiment == label]
             out[f"air_{label}_flagged"] = float(np.mean(pred[idx])) if idx else 0.0
     out["reply_fa"] = float(np.mean(reply_pred)) if len(reply_pred) else 0.0
     return out
@@ -276,6 +283,19 @@ def reply_table(kinds: Sequence[str], model: np.ndarray, vader: np.ndarray) -> t
     return "\n".join(lines), false_alarm_rate(list(model))
 
 
+def load_feedback(days: int | None) -> list[LabelledText]:
+    """The ops verdicts (`pipeline.tools.complaints_feedback.fetch_feedback`) from the configured ClickHouse."""
+    from pipeline.adapters.clickhouse.client import client
+    from pipeline.settings import load_settings
+    from pipeline.tools.complaints_feedback import fetch_feedback
+
+    try:
+        return fetch_feedback(client(load_settings()), days)
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
+        raise SystemExit(f"error: cannot read complaint_feedback from ClickHouse ({type(exc).__name__}: {exc}); "
+                         "is `socialpulse up` running and SOCIALPULSE_CLICKHOUSE_* set?") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[1])
     ap.add_argument("csv", nargs="?", default=str(DEFAULT_CSV), help=f"labelled CSV (default {DEFAULT_CSV})")
@@ -291,6 +311,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--praise-weight", type=float, default=PRAISE_WEIGHT,
                     help="training weight of the rows people labelled positive (praise is the costly false alarm; "
                          "default %(default)s)")
+    ap.add_argument("--airline-weight", type=float, default=AIRLINE_WEIGHT,
+                    help="training weight of the airline tweets (3× the dev rows: weighted down so neither source "
+                         "dominates; default %(default)s)")
+    ap.add_argument("--feedback", action="store_true",
+                    help="add the ops verdicts of ClickHouse complaint_feedback (SOCIALPULSE_* settings) to training "
+                         "and print before (the shipped model's figures) / after; never overwrites the shipped model")
+    ap.add_argument("--feedback-days", type=int, default=None, help="only verdicts of the last N days (default: all)")
     ap.add_argument("--quick", action="store_true", help="one point of the grid (C=3, scale=1): for exploring only")
     ap.add_argument("--word-ngrams", type=int, choices=(1, 2), default=FeatureConfig().word_ngrams,
                     help="1 = unigrams, 2 = unigrams + bigrams (default %(default)s)")
@@ -304,6 +331,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         airline_path = Path(args.airline)
         rows = rows + read_labelled_csv(airline_path)
         digest += "+" + hashlib.sha256(airline_path.read_bytes()).hexdigest()[:16]
+    if args.feedback:
+        feedback = load_feedback(args.feedback_days)
+        print(f"{len(feedback)} ops verdicts from ClickHouse complaint_feedback "
+              f"({sum(r.label for r in feedback)} complaints) join the training data", flush=True)
+        rows = rows + feedback
+        if not args.no_write and Path(args.out).resolve() == DEFAULT_OUT.resolve():
+            args.no_write = True  # feedback never deploys weights by itself
+            print("--feedback: the shipped model is not overwritten; pass --out FILE to write the candidate")
     config = FeatureConfig(word_ngrams=args.word_ngrams)
     grid: list[Params] = ([(3.0, 1.0)] if args.quick else list(itertools.product(C_GRID, DENSE_SCALE_GRID)))
     brands = derive_brands(rows)
@@ -328,7 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     feats = featurise(texts, flags, config)
     data = Data(feats, y, config)
-    data.weights = np.array([args.praise_weight if r.sentiment == "positive" else 1.0 for r in rows]
+    data.weights = np.array([(args.praise_weight if r.sentiment == "positive" else 1.0)
+                             * (args.airline_weight if r.domain.startswith("airline:") else 1.0) for r in rows]
                             + [1.0] * len(replies))
     stripped = [" ".join(HANDLE_RE.sub(" ", t).split()) for t in texts]
     extra = {"no_brands": data.variant(featurise(texts, blind_flags, config)),
@@ -349,6 +385,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                "without brands.yml": summary(rows, n_dev, extra_pred["no_brands"], extra_pred["no_brands"][n:])}
     for name, fig in figures.items():
         print(summary_line(name, fig), flush=True)
+    if args.feedback:
+        shipped = ComplaintModel.load(DEFAULT_OUT).meta
+        print("before (the shipped model, as trained): " + ", ".join(
+            f"{k} {shipped[k]}" for k in ("lodo_f1", "lodo_precision", "lodo_recall", "lodo_reply_false_alarms",
+                                          "airline_f1", "airline_positive_flagged") if k in shipped))
+        print("after (with the feedback): " + summary_line("with brands.yml", figures["with brands.yml"]))
     sentiments = [score_sentiment(t) for t in texts]
     vader = np.array([s.compound <= NEGATIVE_THRESHOLD for s in sentiments])
     baseline_rows = counts_by_domain(rows, list(vader[:n]))
@@ -397,14 +439,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"chosen C={sel.params[0]:g} dense_scale={sel.params[1]:g}; Platt a={sel.platt[0]:.4f} "
           f"b={sel.platt[1]:.4f}; threshold {sel.threshold:.2f} (out-of-fold F1 at it {sel.f1:.3f}, optimistic: "
           "the threshold was tuned on these predictions)")
+    dev_fig = figures["with brands.yml"]  # the complaints_dev rows pooled (as before the airline tweets)
     meta = {
         "trained_on": csv_path.name, "rows": n, "replies": 0 if args.no_replies else len(replies),
         "csv_sha256_16": digest, "C": sel.params[0], "dense_scale": sel.params[1],
-        "platt": [round(sel.platt[0], 6), round(sel.platt[1], 6)], "lodo_f1": round(float(lodo.f1 or 0.0), 4),
-        "lodo_precision": round(float(lodo.precision or 0.0), 4), "lodo_recall": round(float(lodo.recall or 0.0), 4),
+        "platt": [round(sel.platt[0], 6), round(sel.platt[1], 6)], "lodo_f1": round(dev_fig["dev_f1"], 4),
+        "lodo_precision": round(dev_fig["dev_p"], 4), "lodo_recall": round(dev_fig["dev_r"], 4),
         "lodo_reply_false_alarms": round(fa_rate, 4), "sklearn": sklearn.__version__, "seed": SEED,
         # the complaint share the Platt calibration reflects (unweighted training rows, replies included)
         "train_prior": round(float(data.y[every].mean()), 4), "praise_weight": args.praise_weight,
+        "airline_weight": args.airline_weight,
+        "airline_f1": round(figures["with brands.yml"].get("air_f1", 0.0), 4),
+        "airline_positive_flagged": round(figures["with brands.yml"].get("air_positive_flagged", 0.0), 4),
+        "lodo_f1_without_brands": round(figures["without brands.yml"]["dev_f1"], 4),
+        "feedback_rows": sum(1 for r in rows if r.domain == "feedback"),
         "airline": None if args.no_airline else Path(args.airline).name,
     }
     timing_line = in_sample_line = ""
@@ -430,11 +478,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         section = [
             DOCS_START,
             f"_Generated by `scripts/train_complaints.py{' --no-replies' if args.no_replies else ''}` from "
-            f"{csv_path.name} ({n} rows, sha256 {digest}…, scikit-learn {sklearn.__version__}) and {len(replies)} "
-            "synthetic person-to-person replies; do not edit by hand._", "",
-            "**Nested leave-one-domain-out** (folds = the four brand domains; random_tweet rows spread over them; "
-            "overall = pooled held-out predictions of the dev rows), VADER-only baseline (compound ≤ -0.05) on the "
-            "same rows:", "", table, "",
+            f"{csv_path.name} ({n_dev} rows){'' if args.no_airline else f' and {Path(args.airline).name} ({n - n_dev} rows)'} "
+            f"(sha256 {digest}…, scikit-learn {sklearn.__version__}), {len(replies)} synthetic person-to-person "
+            f"replies, praise weight {args.praise_weight:g}, airline weight {args.airline_weight:g}; do not edit by "
+            "hand._", "",
+            "**The figures of issue 24** (nested leave-one-domain-out; every row predicted by a model that never "
+            "saw its domain; complaints_dev = its 1,916 rows pooled, airline = the 6,021 airline tweets pooled, "
+            "negative = complaint; replies = the synthetic person-to-person replies):", "",
+            *[f"- {summary_line(name, fig)}" for name, fig in figures.items()], "",
+            "**Nested leave-one-domain-out** with brands.yml (folds = the brand domains and the three airlines; "
+            "random_tweet rows spread over them; overall = pooled held-out predictions), VADER-only baseline "
+            "(compound ≤ -0.05) on the same rows:", "", table, "",
             "**False alarms on person-to-person replies** (every reply predicted by the fold model that never saw it "
             "nor the row it was made from):", "", replies_md, "",
             "Chosen per fold on the training folds only:", "", *[f"- {x}" for x in notes], "", nohandle_line + ".", "",
