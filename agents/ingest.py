@@ -73,6 +73,7 @@ class IngestStage:
                         for r in metrics.ADDRESSING_REASONS}
         self.learned_labels: set[str] = set()
         metrics.BRANDS_CONFIGURED.set(len(processor.brands))
+        self.priors_logged: dict[str, float] = {}
 
     async def process(self, out: Outbox, events: list[Any], now: str) -> None:
         """One batch of `mentions.raw` events → `out` (packed mentions, dead letters, watermark headers)."""
@@ -122,6 +123,19 @@ class IngestStage:
             metrics.BRAND_HANDLES_LEARNED.labels(brand).set(n)
         self.learned_labels = set(shown)
 
+    def observe_priors(self) -> None:
+        """`socialpulse_complaint_prior_estimate{channel}` from the first stage's tracker, and one log line when a
+        channel's estimate changes (estimates move in steps of 2.5 points, so this is rare on a steady stream)."""
+        processor = self.processor
+        for channel, prior in processor.tracker.estimates().items():
+            metrics.COMPLAINT_PRIOR_ESTIMATE.labels(channel).set(prior)
+            if self.priors_logged.get(channel) != prior:
+                self.priors_logged[channel] = prior
+                log.info("complaint share of %s estimated at %.3f from its scores (the model is calibrated for "
+                         "%.3f; %s)", channel, prior, processor.model.training_prior,
+                         "applied: SOCIALPULSE_COMPLAINT_PRIORS=auto" if processor.auto_prior else
+                         f"to apply it set SOCIALPULSE_COMPLAINT_PRIORS={channel}={prior:.3f} or auto")
+
     async def warm_start(self, fetch: Callable[[], list[AddressedHandle]]) -> int:
         """Seed the handle learner with what `fetch` (run in a thread) counts in ClickHouse; the seed is applied on
         the event loop, between batches. Best effort: a failure is one warning line and the learner starts cold.
@@ -158,6 +172,10 @@ def register(p: Pipeline) -> None:
         @p.app.timer(30.0)
         async def observe_learned_handles() -> None:
             stage.observe_learned()
+
+    @p.app.timer(30.0)
+    async def observe_complaint_priors() -> None:
+        stage.observe_priors()
 
     @p.app.agent(p.topic(topics.RAW), name="ingest")
     async def ingest(stream):

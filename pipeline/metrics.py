@@ -47,6 +47,10 @@ BRAND_HANDLES_LEARNED = Gauge("socialpulse_brand_handles_learned",
                               "Handles this worker learned per brand from the stream (brands with at least one; "
                               "updated every 30 s)", ["brand"], registry=REGISTRY)
 ADDRESSING_REASONS = ("channel", "configured", "care", "resembles", "learned", "none")
+COMPLAINT_PRIOR_ESTIMATE = Gauge("socialpulse_complaint_prior_estimate",
+                                 "Complaint share of the channel's recent stream estimated by EM from the complaint "
+                                 "scores (what SOCIALPULSE_COMPLAINT_PRIORS=auto applies; docs/complaints.md)",
+                                 ["channel"], registry=REGISTRY)
 
 
 def exposition() -> bytes:

@@ -1,6 +1,6 @@
 """agents/ingest.py and addressing: the reason of each mention counted once per batch (and computed once per mention),
 the learned-handles gauge, the warm start of the learner (and its one warning line when ClickHouse is away), and the
-cost of the counting on the hot path."""
+complaint-share estimate's gauge and log line."""
 from __future__ import annotations
 
 import asyncio
@@ -132,3 +132,19 @@ def test_warm_start_without_clickhouse_is_one_warning_and_a_cold_learner(caplog)
 def test_warm_start_without_learner_does_nothing():
     stage = IngestStage(S, MentionProcessor(StubModel()), {}.get)
     assert asyncio.run(stage.warm_start(lambda: 1 / 0)) == 0
+
+
+def test_prior_estimates_reach_the_gauge_and_the_log_once(caplog):
+    proc = MentionProcessor(ComplaintModel.load_default(), brands=BRANDS)
+    stage = IngestStage(S, proc, lambda _: None)
+    praise = [raw(i, "Big thanks to @brewly, the barista was lovely and the coffee great", brand="Brewly")
+              for i in range(1200)]
+    asyncio.run(stage.process(RecordingOutbox(), praise, "2026-11-30T10:00:01Z"))
+    estimate = proc.tracker.estimate("twitter")
+    assert estimate is not None and estimate < proc.model.training_prior  # a stream of praise: few complaints
+    with caplog.at_level(logging.INFO, logger="agents.ingest"):
+        stage.observe_priors()
+        stage.observe_priors()
+    assert metrics.COMPLAINT_PRIOR_ESTIMATE.labels("twitter")._value.get() == estimate
+    lines = [r.getMessage() for r in caplog.records if "complaint share of twitter" in r.getMessage()]
+    assert len(lines) == 1 and "SOCIALPULSE_COMPLAINT_PRIORS=twitter=" in lines[0]
