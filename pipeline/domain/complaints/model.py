@@ -52,7 +52,7 @@ __all__ = [
 #: Score at or above which a mention is a complaint. Chosen on the leave-one-domain-out (out-of-fold) predictions of
 #: the dev data as the F1-maximising cut of the calibrated score (scripts/train_complaints.py prints it; a unit test
 #: keeps it equal to the `threshold` stored in the shipped model). Configurable per call and per deployment.
-DEFAULT_THRESHOLD: Final[float] = 0.38
+DEFAULT_THRESHOLD: Final[float] = 0.6
 
 #: Where the shipped weights live.
 MODEL_PATH: Final[Path] = Path(__file__).resolve().parent / "weights.json"

@@ -273,9 +273,14 @@ def test_model_file_errors_are_clear() -> None:
 
 def test_shipped_model_records_its_lodo_estimate() -> None:
     meta = load_default().meta  # written by scripts/train_complaints.py from the nested LODO run
-    assert meta["lodo_f1"] >= 0.82
-    assert meta["lodo_reply_false_alarms"] <= 0.05
+    # Issue 16 asked for 0.82 on the complaint corpus; training on the airline tweets as well (issue 24: praise at a
+    # brand is not a complaint) costs about a point of it (0.826 → 0.814, docs/complaints.md): this is the floor.
+    assert meta["lodo_f1"] >= 0.81
+    assert meta["lodo_f1_without_brands"] >= 0.79
+    assert meta["lodo_reply_false_alarms"] <= 0.02
+    assert meta["airline_f1"] >= 0.88 and meta["airline_positive_flagged"] <= 0.15
     assert meta["replies"] > 1000
+    assert 0.0 < meta["train_prior"] < 1.0 and load_default().training_prior == meta["train_prior"]
 
 
 def test_scorer_is_cheaper_than_vader() -> None:
