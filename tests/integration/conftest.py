@@ -107,3 +107,17 @@ def wait_for_rows(s: Settings, sql: str, params: dict, expected, timeout: float 
             time.sleep(0.3)
     finally:
         c.disconnect()
+
+
+@pytest.fixture
+def dashboard(s):
+    """The dashboard server in a thread on the shared stack, with a token of its own (`.url`, `.token`)."""
+    import dataclasses
+
+    from .dashboard_thread import DashboardThread
+
+    token = "test-" + uuid.uuid4().hex
+    d = DashboardThread(dataclasses.replace(s, dashboard_token=token), token)
+    d.start()
+    yield d
+    d.stop()

@@ -94,15 +94,6 @@ def quoted(ref: str) -> str:
     return urllib.request.quote(ref, safe="")
 
 
-@pytest.fixture
-def dashboard(s):
-    token = "test-" + uuid.uuid4().hex
-    d = DashboardThread(dataclasses.replace(s, dashboard_token=token), token)
-    d.start()
-    yield d
-    d.stop()
-
-
 FEEDBACK_SQL = """
 SELECT alert_id, mention_id, verdict, `by`, customer_id, brand, channel
 FROM complaint_feedback FINAL

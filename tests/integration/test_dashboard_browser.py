@@ -4,7 +4,6 @@ text, and Ack reaches ClickHouse through alerts.actions and the worker's sink.""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import re
 import subprocess
 import uuid
@@ -22,7 +21,7 @@ from pipeline.domain.mention import to_iso
 from pipeline.settings import Settings
 
 from .conftest import produce, wait_for_rows
-from .dashboard_thread import DashboardThread, debian_tool_or_skip
+from .dashboard_thread import debian_tool_or_skip
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -56,15 +55,6 @@ def signed_in_page(login_url: str, width: int = 1440, *, self_signed: bool = Fal
             yield page
         finally:
             browser.close()
-
-
-@pytest.fixture
-def dashboard(s):
-    token = "test-" + uuid.uuid4().hex
-    d = DashboardThread(dataclasses.replace(s, dashboard_token=token), token)
-    d.start()
-    yield d
-    d.stop()
 
 
 def mention(brand: str, text: str, author: str, created_at: datetime, *, channel: str = "twitter",
