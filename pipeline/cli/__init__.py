@@ -278,7 +278,7 @@ def demo(s: Settings, progress: bool) -> None:
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (field names are a contract).")
 @click.option("--mentions", type=click.IntRange(min=0), default=30000, show_default=True,
-              help="Mentions for the throughput run.")
+              help="Mentions for the throughput run (with --analytics: in the synthetic year).")
 @click.option("--identities", type=click.IntRange(min=0), default=1_000_000, show_default=True,
               help="Identities for recovery.")
 @click.option("--latency-seconds", type=click.FloatRange(min=0), default=20.0, show_default=True,
@@ -290,8 +290,13 @@ def demo(s: Settings, progress: bool) -> None:
 @click.option("--workers", "scale_workers", type=click.IntRange(1, 8), default=2, show_default=True,
               help="Workers for the scale-out run (1 skips it).")
 @click.option("--write-docs/--no-write-docs", default=False, help="Append the result to docs/benchmarks.md.")
+@click.option("--analytics", is_flag=True, help="Instead: fill a scratch ClickHouse with a synthetic year of "
+              "--mentions mentions and time every dashboard call, customer page call and docs/queries.md question.")
+@click.option("--repeat", type=click.IntRange(2, 1000), default=5, show_default=True,
+              help="With --analytics: runs per call, the first discarded as warm-up.")
 def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_seconds: float,
-          warmup_seconds: float, rate: float, scale_workers: int, write_docs: bool) -> None:
+          warmup_seconds: float, rate: float, scale_workers: int, write_docs: bool, analytics: bool,
+          repeat: int) -> None:
     """Measure pipeline throughput vs VADER alone, alert/queryable latency, RSS and identity recovery.
 
     Runs on its own scratch embedded Kafka + ClickHouse (free ports), so your data is never touched."""
@@ -300,6 +305,12 @@ def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_se
     from pipeline.tools.bench.run import run_bench
 
     echo = (lambda line: click.echo(line, err=True))
+    if analytics:
+        from pipeline.tools.bench.analytics import render_analytics, run_analytics
+
+        r = run_analytics(s, echo, mentions=mentions, repeat=repeat, progress=not as_json)
+        click.echo(encode(r).decode() if as_json else render_analytics(r))
+        return
     result = run_bench(s, echo, mentions=mentions, identities=identities, latency_seconds=latency_seconds,
                        warmup_seconds=warmup_seconds, rate=rate, scale_workers=scale_workers)
     if write_docs:

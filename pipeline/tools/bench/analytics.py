@@ -1,0 +1,271 @@
+"""`socialpulse bench --analytics`: the dashboard, the customer page and the analyst questions on a year of data (I/O).
+
+Starts a scratch embedded ClickHouse (own data dir, free ports, its own password; the user's data is never
+touched), applies the migrations, fills it with the synthetic year of `pipeline.tools.bench.year` through the
+sink's writer (`ClickHouseWriter`: the supported write path, one insert per sink-sized batch, so many parts; a
+share of the batches written a second time as a replay leaves them: the same rows with a newer version under a new
+dedup token), then times every call of `pipeline.tools.bench.analytics_calls` `repeat` times (the first run is a
+discarded warm-up) and returns one `AnalyticsResult`."""
+from __future__ import annotations
+
+import asyncio
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Optional
+
+import msgspec
+
+from pipeline.settings import Settings
+from pipeline.tools.bench.analytics_calls import Call, analyst_calls, customer_page_calls, dashboard_calls
+from pipeline.tools.bench.latency import percentile
+from pipeline.tools.bench.year import (BRANDS, YearShape, customer_handles, customer_identities, generate_batch,
+                                       replay_copy, replayed_batches, year_end)
+
+CRM_CHUNK = 5000  # customers per `customers.identities` batch
+
+
+class CallTiming(msgspec.Struct):
+    """One call's wall time as clickhouse-driver sees it (send → last row received), over `runs` timed runs."""
+
+    group: str  # dashboard | customer_page | analyst
+    name: str
+    p50_ms: float
+    p95_ms: float
+    rows: int  # rows the call returned (last run)
+    runs: int
+
+
+class AnalyticsResult(msgspec.Struct):
+    """The JSON of `socialpulse bench --analytics --json` (field names are a contract: docs/benchmarks.md)."""
+
+    mentions: int  # distinct mentions generated
+    alerts: int
+    alert_actions: int
+    verdicts: int
+    customers: int
+    identities: int  # CRM identities (customers' handles)
+    prospects: int  # distinct prospect authors seen
+    batches: int  # mention inserts of the first delivery
+    replayed_batches: int
+    duplicate_mention_rows: int  # rows written a second time by the replays
+    duplicate_alert_rows: int
+    mention_rows_stored: int  # count() FROM mentions after the fill (duplicates not merged away yet included)
+    mentions_distinct: int  # count() FROM mentions FINAL
+    alert_rows_stored: int
+    alerts_distinct: int
+    mention_parts: int  # active parts of `mentions` when the timing started
+    alert_parts: int
+    fill_seconds: float
+    fill_mentions_per_s: float
+    repeat: int  # runs per call, the first discarded
+    customer_id: str  # the customer of the customer page (the most active)
+    prospect_id: str  # the prospect of the customer page (the most active)
+    year_start: str
+    year_end: str
+    calls: list[CallTiming]
+    pages: list[CallTiming]  # whole pages: the calls of one page load, run concurrently as the server does
+    machine: str
+    measured_at: str
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, int, int]:
+    """Run `fn` `repeat` times (at least 2), discard the first (warm-up); (p50 ms, p95 ms, rows of the last run, runs)."""
+    repeat = max(2, repeat)
+    times, rows = [], 0
+    for i in range(repeat):
+        started = time.perf_counter()
+        out = fn()
+        took = (time.perf_counter() - started) * 1000
+        rows = len(out) if isinstance(out, (list, tuple)) else int(bool(out))
+        if i:
+            times.append(took)
+    return round(percentile(times, 50), 1), round(percentile(times, 95), 1), rows, len(times)
+
+
+def time_calls(c, calls: list[Call], repeat: int, echo: Callable[[str], None]) -> list[CallTiming]:
+    """Each call run `repeat` times through the client `c`."""
+    out = []
+    for call in calls:
+        p50, p95, rows, runs = timed(lambda: c.execute(call.sql, dict(call.params)), repeat)
+        echo(f"   {call.group:<13} {call.name:<48} p50 {p50:>9,.1f} ms  p95 {p95:>9,.1f} ms  rows {rows:,}")
+        out.append(CallTiming(call.group, call.name, p50, p95, rows, runs))
+    return out
+
+
+def fill(s: Settings, shape: YearShape, progress: bool, echo: Callable[[str], None]) -> dict[str, int]:
+    """Write the year through the sink's writer: the CRM first (as `customers load` then the worker's identity
+    stage would), then each batch's mentions, the prospects it met, its alerts, the actions on them and verdicts;
+    replayed batches a second time. Generation runs in a thread ahead of the inserts (a queue of a few batches)."""
+    from pipeline.adapters.clickhouse.writer import ClickHouseWriter
+    from pipeline.domain.mention import to_iso
+    from pipeline.ops.progress import progress_bar
+
+    writer = ClickHouseWriter(s)
+    counts = dict(alerts=0, alert_actions=0, verdicts=0, identities=0, duplicate_mention_rows=0,
+                  duplicate_alert_rows=0)
+    prospects: set[str] = set()
+    replays = replayed_batches(shape)
+    crm_at = to_iso(shape.start)
+    try:
+        for first in range(0, shape.customers, CRM_CHUNK):
+            items = customer_identities(shape, first, CRM_CHUNK, crm_at)
+            counts["identities"] += writer.upsert_identities(items, f"year-crm-{first}")
+        ahead: "queue.Queue" = queue.Queue(maxsize=4)
+
+        def produce() -> None:
+            for b in range(shape.batches):
+                ahead.put(generate_batch(shape, b))
+            ahead.put(None)
+
+        threading.Thread(target=produce, name="year-generator", daemon=True).start()
+        with progress_bar("filling a year", shape.mentions, enabled=progress) as bar:
+            while (batch := ahead.get()) is not None:
+                token = f"year-{shape.seed}-{batch.index}"
+                writer.insert_mentions(batch.mentions, token)
+                writer.upsert_prospects(batch.prospects, token)
+                writer.insert_alerts(batch.alerts, token)
+                writer.apply_actions(batch.actions, token)
+                writer.insert_feedback(batch.verdicts, token)
+                prospects.update(k for k, _ in batch.prospects)
+                counts["alerts"] += len(batch.alerts)
+                counts["alert_actions"] += len(batch.actions)
+                counts["verdicts"] += len(batch.verdicts)
+                if batch.index in replays:  # a redelivery after a crash: the same rows, processed again
+                    counts["duplicate_mention_rows"] += writer.insert_mentions(replay_copy(batch), token + "-replay")
+                    counts["duplicate_alert_rows"] += writer.insert_alerts(batch.alerts, token + "-replay")
+                bar.advance(len(batch.mentions))
+    finally:
+        writer.close()
+    counts["prospects"] = len(prospects)
+    return counts
+
+
+def busiest(c, prospect: bool) -> str:
+    """The customer (or prospect) id with the most mentions."""
+    return c.execute("SELECT customer_id FROM mentions WHERE is_prospect = %(p)s GROUP BY customer_id "
+                     "ORDER BY count() DESC, customer_id LIMIT 1", {"p": prospect})[0][0]
+
+
+def handle_of(c, person_id: str) -> str:
+    rows = c.execute("SELECT handle FROM identities FINAL WHERE customer_id = %(id)s ORDER BY identity_key LIMIT 1",
+                     {"id": person_id})
+    return rows[0][0] if rows else person_id
+
+
+def time_pages(s: Settings, customer_id: str, prospect_id: str, repeat: int) -> list[CallTiming]:
+    """Whole page loads as the dashboard server runs them (`Queries`: concurrent queries in threads): the
+    customer page's `profile` for the customer and the prospect, and the live page's first load (alerts with
+    verdicts, KPIs, sentiment chart)."""
+    from pipeline.web.api import (KPI_ALERTS_SQL, KPI_MENTIONS_SQL, SENTIMENT_SQL, SNAPSHOT_LIMIT, SNAPSHOT_SQL,
+                                  Queries, add_verdicts, alert_view_from_row)
+    from pipeline.web.customers import profile
+
+    runner = Queries(s)
+    loop = asyncio.new_event_loop()
+
+    async def live_page() -> list:
+        rows = await runner.execute(SNAPSHOT_SQL, {"limit": SNAPSHOT_LIMIT})
+        views = [alert_view_from_row(r) for r in rows]
+        await asyncio.gather(add_verdicts(runner, views), runner.execute(KPI_MENTIONS_SQL, {"brand": ""}),
+                             runner.execute(KPI_ALERTS_SQL, {"brand": ""}),
+                             runner.execute(SENTIMENT_SQL, {"hours": 24, "brand": ""}))
+        return views
+
+    pages = [("live page: alerts + KPIs + sentiment", live_page),
+             ("customer page (customer)", lambda: profile(runner, customer_id)),
+             ("customer page (prospect)", lambda: profile(runner, prospect_id))]
+    out = []
+    try:
+        for name, page in pages:
+            p50, p95, rows, runs = timed(lambda: loop.run_until_complete(page()), repeat)
+            out.append(CallTiming("page", name, p50, p95, rows, runs))
+    finally:
+        runner.close()
+        loop.close()
+    return out
+
+
+def run_analytics(base: Settings, echo: Callable[[str], None], *, mentions: int, repeat: int = 5,
+                  progress: bool = True, keep: bool = False, seed: int = 25, batch_size: int = 2000,
+                  end: Optional[datetime] = None) -> AnalyticsResult:
+    """The whole run; see the module docstring. `keep` leaves the scratch server running with its data."""
+    from pipeline.adapters.clickhouse.client import client
+    from pipeline.adapters.clickhouse.migrations import apply_migrations
+    from pipeline.ops.services.embedded_clickhouse import EmbeddedClickHouse
+    from pipeline.tools.bench.run import _bench_settings, machine_description
+
+    shape = YearShape(mentions=mentions, end=end or year_end(), seed=seed, batch_size=batch_size)
+    scratch = Path(tempfile.mkdtemp(prefix="socialpulse-analytics-"))
+    s = _bench_settings(base, scratch)
+    server = EmbeddedClickHouse(s)
+    try:
+        echo(f"1/3 scratch ClickHouse in {scratch} (127.0.0.1:{s.clickhouse_port}), migrations …")
+        server.start()
+        apply_migrations(s)
+        echo(f"2/3 filling {mentions:,} mentions over {shape.days} days ({shape.customers:,} customers, batches of "
+             f"{shape.batch_size:,}, {len(replayed_batches(shape))} replayed) …")
+        started = time.perf_counter()
+        counts = fill(s, shape, progress, echo)
+        fill_s = time.perf_counter() - started
+        c = client(s, send_receive_timeout=3600)
+        try:
+            stored = _stored(c)
+            cid, pid = busiest(c, False), busiest(c, True)
+            echo(f"3/3 timing every call {repeat}× (first discarded) — customer {cid}, prospect {pid} …")
+            snapshot_ids = [r[0] for r in c.execute("SELECT alert_id FROM alerts FINAL WHERE status IN "
+                                                    "('open', 'acked') ORDER BY created_at DESC LIMIT 100")]
+            now = datetime.now(timezone.utc)
+            calls = dashboard_calls(now, BRANDS[0], snapshot_ids)
+            for who, person in (("customer", cid), ("prospect", pid)):
+                linked = [r[0] for r in c.execute("SELECT prospect_id FROM prospect_links FINAL WHERE customer_id = "
+                                                  "%(id)s AND prospect_id != ''", {"id": person})]
+                calls += customer_page_calls(who, person, linked, handle_of(c, person))
+            calls += analyst_calls(shape.end, BRANDS[0], cid)
+            timings = time_calls(c, calls, repeat, echo)
+        finally:
+            c.disconnect()
+        pages = time_pages(s, cid, pid, repeat)
+    finally:
+        if not keep:
+            server.stop()
+            shutil.rmtree(scratch, ignore_errors=True)
+    return AnalyticsResult(
+        mentions=mentions, customers=shape.customers, batches=shape.batches,
+        replayed_batches=len(replayed_batches(shape)), **counts, **stored, fill_seconds=round(fill_s, 1),
+        fill_mentions_per_s=round(mentions / max(fill_s, 1e-6), 1), repeat=repeat, customer_id=cid, prospect_id=pid,
+        year_start=shape.start.isoformat(), year_end=shape.end.isoformat(), calls=timings, pages=pages,
+        machine=machine_description(), measured_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def _stored(c) -> dict[str, int]:
+    def one(sql: str) -> int:
+        return int(c.execute(sql)[0][0])
+
+    parts = "SELECT count() FROM system.parts WHERE database = currentDatabase() AND active AND table = '{}'"
+    return dict(mention_rows_stored=one("SELECT count() FROM mentions"),
+                mentions_distinct=one("SELECT count() FROM mentions FINAL"),
+                alert_rows_stored=one("SELECT count() FROM alerts"),
+                alerts_distinct=one("SELECT count() FROM alerts FINAL"),
+                mention_parts=one(parts.format("mentions")), alert_parts=one(parts.format("alerts")))
+
+
+def render_analytics(r: AnalyticsResult) -> str:
+    """The human table: one row per call and page, then what was filled."""
+    lines = ["| group | call | p50 ms | p95 ms | rows |", "|---|---|---:|---:|---:|"]
+    for t in [*r.pages, *r.calls]:
+        lines.append(f"| {t.group} | {t.name} | {t.p50_ms:,.1f} | {t.p95_ms:,.1f} | {t.rows:,} |")
+    lines.append("")
+    lines.append(f"Filled {r.mentions:,} mentions, {r.alerts:,} alerts, {r.alert_actions:,} actions, "
+                 f"{r.customers:,} customers ({r.identities:,} identities), {r.prospects:,} prospects in "
+                 f"{r.fill_seconds:,.0f} s ({r.fill_mentions_per_s:,.0f} mentions/s); {r.replayed_batches} of "
+                 f"{r.batches} batches replayed ({r.duplicate_mention_rows:,} mention and {r.duplicate_alert_rows:,} "
+                 f"alert rows twice); stored rows: mentions {r.mention_rows_stored:,} ({r.mentions_distinct:,} "
+                 f"distinct, {r.mention_parts} parts), alerts {r.alert_rows_stored:,} ({r.alerts_distinct:,} "
+                 f"distinct, {r.alert_parts} parts). Year {r.year_start} … {r.year_end}; runs per call {r.repeat} "
+                 f"(first discarded). Machine: {r.machine}. Measured {r.measured_at}.")
+    return "\n".join(lines) + "\n"
