@@ -179,7 +179,11 @@ def generate_batch(shape: YearShape, b: int) -> Batch:
     rng = random.Random(shape.seed * 7_919 + b * 104_729 + 1)
     first = b * shape.batch_size
     n = max(0, min(shape.batch_size, shape.mentions - first))
+    # days start at midnight (the diurnal profile is in UTC hours); the first hours before `start` wrap to the
+    # last day, which ends at `end`
     start, day_s = shape.start, 86_400
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    year = timedelta(days=shape.days)
     mentions: list[EnrichedMention] = []
     alerts: list[Alert] = []
     actions: list[AlertAction] = []
@@ -187,8 +191,10 @@ def generate_batch(shape: YearShape, b: int) -> Batch:
     prospects: dict[str, str] = {}
     for i in range(first, first + n):
         day = i * shape.days // shape.mentions
-        at = start + timedelta(seconds=day * day_s + rng.choices(_HOURS, cum_weights=_HOUR_CUM)[0] * 3600
-                               + rng.uniform(0, 3600))
+        at = midnight + timedelta(seconds=day * day_s + rng.choices(_HOURS, cum_weights=_HOUR_CUM)[0] * 3600
+                                  + rng.uniform(0, 3600))
+        if at < start:
+            at += year
         processed = at + timedelta(seconds=rng.uniform(0.2, 3.0))
         brand = rng.choices(BRANDS, cum_weights=_BRAND_CUM)[0]
         if rng.random() < shape.customer_share:
