@@ -90,6 +90,7 @@ def test_brands_configured_gauge():
 
 
 def test_learned_handles_gauge_is_bounded_and_drops_brands_without_any():
+    metrics.BRAND_HANDLES_LEARNED.clear()  # the registry is per process: earlier tests' stages left their brands
     learner = HandleLearner(min_mentions=1, min_authors=1, min_share=0.0)
     stage = IngestStage(S, processor(learner), {}.get)
     for i in range(MAX_BRAND_LABELS + 5):
