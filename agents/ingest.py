@@ -37,6 +37,8 @@ MAX_FUTURE_S = 300.0
 #: Brands whose learned handles are exported as metric labels at most (the most learned first): brand names come
 #: from the producers, and a label per brand must not grow without bound.
 MAX_BRAND_LABELS = 200
+#: Handles per brand in `socialpulse_brand_addressed_handle_mentions`.
+TOP_HANDLES = 3
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class IngestStage:
         self.reasons = {None if r == "none" else r: metrics.MENTIONS_ADDRESSED.labels(r)
                         for r in metrics.ADDRESSING_REASONS}
         self.learned_labels: set[str] = set()
+        self.top_labels: set[tuple[str, str]] = set()
         metrics.BRANDS_CONFIGURED.set(len(processor.brands))
         self.priors_logged: dict[str, float] = {}
 
@@ -122,6 +125,13 @@ class IngestStage:
         for brand, n in shown.items():
             metrics.BRAND_HANDLES_LEARNED.labels(brand).set(n)
         self.learned_labels = set(shown)
+        top = {(brand, handle): count for brand in shown for handle, count in learner.top(brand, TOP_HANDLES)}
+        for key in self.top_labels - top.keys():
+            with contextlib.suppress(KeyError):
+                metrics.BRAND_TOP_HANDLES.remove(*key)
+        for (brand, handle), count in top.items():
+            metrics.BRAND_TOP_HANDLES.labels(brand, handle).set(count)
+        self.top_labels = set(top)
 
     def observe_priors(self) -> None:
         """`socialpulse_complaint_prior_estimate{channel}` from the first stage's tracker, and one log line when a

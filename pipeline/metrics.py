@@ -47,6 +47,11 @@ BRAND_HANDLES_LEARNED = Gauge("socialpulse_brand_handles_learned",
                               "Handles this worker learned per brand from the stream (brands with at least one; "
                               "updated every 30 s)", ["brand"], registry=REGISTRY)
 ADDRESSING_REASONS = ("channel", "configured", "care", "resembles", "learned", "none")
+BRAND_TOP_HANDLES = Gauge("socialpulse_brand_addressed_handle_mentions",
+                          "The handles most addressed by each brand's mentions (top 3 per brand, the brands with the "
+                          "most learned handles; approximate lower-bound counts of this worker's learner, every 30 s) — "
+                          "`socialpulse brands suggest` turns them into brands.yml", ["brand", "handle"],
+                          registry=REGISTRY)
 COMPLAINT_PRIOR_ESTIMATE = Gauge("socialpulse_complaint_prior_estimate",
                                  "Complaint share of the channel's recent stream estimated by EM from the complaint "
                                  "scores (what SOCIALPULSE_COMPLAINT_PRIORS=auto applies; docs/complaints.md)",

@@ -91,6 +91,7 @@ def test_brands_configured_gauge():
 
 def test_learned_handles_gauge_is_bounded_and_drops_brands_without_any():
     metrics.BRAND_HANDLES_LEARNED.clear()  # the registry is per process: earlier tests' stages left their brands
+    metrics.BRAND_TOP_HANDLES.clear()
     learner = HandleLearner(min_mentions=1, min_authors=1, min_share=0.0)
     stage = IngestStage(S, processor(learner), {}.get)
     for i in range(MAX_BRAND_LABELS + 5):
@@ -100,9 +101,15 @@ def test_learned_handles_gauge_is_bounded_and_drops_brands_without_any():
     exported = {s.labels["brand"]: s.value for m in metrics.REGISTRY.collect()
                 if m.name == "socialpulse_brand_handles_learned" for s in m.samples}
     assert len(exported) == MAX_BRAND_LABELS and exported["brand000"] == 2
+    top = {(s.labels["brand"], s.labels["handle"]): s.value for m in metrics.REGISTRY.collect()
+           if m.name == "socialpulse_brand_addressed_handle_mentions" for s in m.samples}
+    assert top[("brand000", "desk")] == 1 and top[("brand000", "desk2")] == 1
+    assert len(top) == MAX_BRAND_LABELS + 1  # the shown brands only, at most TOP_HANDLES each
     stage.addressing.learner = HandleLearner()             # nothing learned any more
     stage.observe_learned()
     assert not [s for m in metrics.REGISTRY.collect() if m.name == "socialpulse_brand_handles_learned"
+                for s in m.samples]
+    assert not [s for m in metrics.REGISTRY.collect() if m.name == "socialpulse_brand_addressed_handle_mentions"
                 for s in m.samples]
 
 
