@@ -9,11 +9,13 @@ discarded warm-up) and returns one `AnalyticsResult`."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import queue
 import shutil
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
@@ -97,52 +99,61 @@ def time_calls(c, calls: list[Call], repeat: int, echo: Callable[[str], None]) -
     return out
 
 
-def fill(s: Settings, shape: YearShape, progress: bool, echo: Callable[[str], None]) -> dict[str, int]:
+def fill(s: Settings, shape: YearShape, progress: bool, echo: Callable[[str], None],
+         writers: int = 2) -> dict[str, int]:
     """Write the year through the sink's writer: the CRM first (as `customers load` then the worker's identity
     stage would), then each batch's mentions, the prospects it met, its alerts, the actions on them and verdicts;
-    replayed batches a second time. Generation runs in a thread ahead of the inserts (a queue of a few batches)."""
+    replayed batches a second time. A thread generates batches ahead (a queue of a few); `writers` threads write
+    them (the writer keeps one connection per thread), so Python work overlaps the server's."""
     from pipeline.adapters.clickhouse.writer import ClickHouseWriter
     from pipeline.domain.mention import to_iso
     from pipeline.ops.progress import progress_bar
 
     writer = ClickHouseWriter(s)
-    counts = dict(alerts=0, alert_actions=0, verdicts=0, identities=0, duplicate_mention_rows=0,
-                  duplicate_alert_rows=0)
+    counts = collections.Counter(alerts=0, alert_actions=0, verdicts=0, identities=0, duplicate_mention_rows=0,
+                                 duplicate_alert_rows=0)
     prospects: set[str] = set()
     replays = replayed_batches(shape)
+    lock = threading.Lock()
     crm_at = to_iso(shape.start)
+    ahead: "queue.Queue" = queue.Queue(maxsize=2 * writers + 2)
+
+    def produce() -> None:
+        for b in range(shape.batches):
+            ahead.put(generate_batch(shape, b))
+        for _ in range(writers):
+            ahead.put(None)
+
+    def write(bar) -> None:
+        while (batch := ahead.get()) is not None:
+            token = f"year-{shape.seed}-{batch.index}"
+            writer.insert_mentions(batch.mentions, token)
+            writer.upsert_prospects(batch.prospects, token)
+            writer.insert_alerts(batch.alerts, token)
+            writer.apply_actions(batch.actions, token)
+            writer.insert_feedback(batch.verdicts, token)
+            done = collections.Counter(alerts=len(batch.alerts), alert_actions=len(batch.actions),
+                                       verdicts=len(batch.verdicts))
+            if batch.index in replays:  # a redelivery after a crash: the same rows, processed again
+                done["duplicate_mention_rows"] = writer.insert_mentions(replay_copy(batch), token + "-replay")
+                done["duplicate_alert_rows"] = writer.insert_alerts(batch.alerts, token + "-replay")
+            with lock:
+                counts.update(done)
+                prospects.update(k for k, _ in batch.prospects)
+            bar.advance(len(batch.mentions))
+
     try:
         for first in range(0, shape.customers, CRM_CHUNK):
             items = customer_identities(shape, first, CRM_CHUNK, crm_at)
             counts["identities"] += writer.upsert_identities(items, f"year-crm-{first}")
-        ahead: "queue.Queue" = queue.Queue(maxsize=4)
-
-        def produce() -> None:
-            for b in range(shape.batches):
-                ahead.put(generate_batch(shape, b))
-            ahead.put(None)
-
         threading.Thread(target=produce, name="year-generator", daemon=True).start()
         with progress_bar("filling a year", shape.mentions, enabled=progress) as bar:
-            while (batch := ahead.get()) is not None:
-                token = f"year-{shape.seed}-{batch.index}"
-                writer.insert_mentions(batch.mentions, token)
-                writer.upsert_prospects(batch.prospects, token)
-                writer.insert_alerts(batch.alerts, token)
-                writer.apply_actions(batch.actions, token)
-                writer.insert_feedback(batch.verdicts, token)
-                prospects.update(k for k, _ in batch.prospects)
-                counts["alerts"] += len(batch.alerts)
-                counts["alert_actions"] += len(batch.actions)
-                counts["verdicts"] += len(batch.verdicts)
-                if batch.index in replays:  # a redelivery after a crash: the same rows, processed again
-                    counts["duplicate_mention_rows"] += writer.insert_mentions(replay_copy(batch), token + "-replay")
-                    counts["duplicate_alert_rows"] += writer.insert_alerts(batch.alerts, token + "-replay")
-                bar.advance(len(batch.mentions))
+            with ThreadPoolExecutor(writers, thread_name_prefix="year-writer") as pool:
+                for f in [pool.submit(write, bar) for _ in range(writers)]:
+                    f.result()
     finally:
         writer.close()
-    counts["prospects"] = len(prospects)
-    return counts
+    return {**counts, "prospects": len(prospects)}
 
 
 def busiest(c, prospect: bool) -> str:
