@@ -25,8 +25,8 @@ import msgspec
 from pipeline.settings import Settings
 from pipeline.tools.bench.analytics_calls import Call, analyst_calls, customer_page_calls, dashboard_calls
 from pipeline.tools.bench.latency import percentile
-from pipeline.tools.bench.year import (BRANDS, YearShape, customer_handles, customer_identities, generate_batch,
-                                       replay_copy, replayed_batches, year_end)
+from pipeline.tools.bench.year import (BRANDS, YearShape, customer_identities, generate_batch, replay_copy,
+                                       replayed_batches, year_end)
 
 CRM_CHUNK = 5000  # customers per `customers.identities` batch
 
@@ -76,7 +76,8 @@ class AnalyticsResult(msgspec.Struct):
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, int, int]:
-    """Run `fn` `repeat` times (at least 2), discard the first (warm-up); (p50 ms, p95 ms, rows of the last run, runs)."""
+    """Run `fn` `repeat` times (at least 2) and discard the first (warm-up); returns (p50 ms, p95 ms, rows of the
+    last run, timed runs)."""
     repeat = max(2, repeat)
     times, rows = [], 0
     for i in range(repeat):
@@ -99,8 +100,7 @@ def time_calls(c, calls: list[Call], repeat: int, echo: Callable[[str], None]) -
     return out
 
 
-def fill(s: Settings, shape: YearShape, progress: bool, echo: Callable[[str], None],
-         writers: int = 2) -> dict[str, int]:
+def fill(s: Settings, shape: YearShape, progress: bool, writers: int = 2) -> dict[str, int]:
     """Write the year through the sink's writer: the CRM first (as `customers load` then the worker's identity
     stage would), then each batch's mentions, the prospects it met, its alerts, the actions on them and verdicts;
     replayed batches a second time. A thread generates batches ahead (a queue of a few); `writers` threads write
@@ -221,7 +221,7 @@ def run_analytics(base: Settings, echo: Callable[[str], None], *, mentions: int,
         echo(f"2/3 filling {mentions:,} mentions over {shape.days} days ({shape.customers:,} customers, batches of "
              f"{shape.batch_size:,}, {len(replayed_batches(shape))} replayed) …")
         started = time.perf_counter()
-        counts = fill(s, shape, progress, echo)
+        counts = fill(s, shape, progress)
         fill_s = time.perf_counter() - started
         c = client(s, send_receive_timeout=3600)
         try:
