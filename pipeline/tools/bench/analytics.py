@@ -117,15 +117,41 @@ def fill(s: Settings, shape: YearShape, progress: bool, writers: int = 2) -> dic
     lock = threading.Lock()
     crm_at = to_iso(shape.start)
     ahead: "queue.Queue" = queue.Queue(maxsize=2 * writers + 2)
+    stop = threading.Event()  # Ctrl-C or a failed writer: the generator and the other writers give up
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def take():
+        while not stop.is_set():
+            try:
+                return ahead.get(timeout=0.2)
+            except queue.Empty:
+                continue
+        return None
 
     def produce() -> None:
         for b in range(shape.batches):
-            ahead.put(generate_batch(shape, b))
+            if not put(generate_batch(shape, b)):
+                return
         for _ in range(writers):
-            ahead.put(None)
+            put(None)
 
     def write(bar) -> None:
-        while (batch := ahead.get()) is not None:
+        try:
+            _write_all(bar)
+        except BaseException:
+            stop.set()
+            raise
+
+    def _write_all(bar) -> None:
+        while (batch := take()) is not None:
             token = f"year-{shape.seed}-{batch.index}"
             writer.insert_mentions(batch.mentions, token)
             writer.upsert_prospects(batch.prospects, token)
@@ -149,9 +175,14 @@ def fill(s: Settings, shape: YearShape, progress: bool, writers: int = 2) -> dic
         threading.Thread(target=produce, name="year-generator", daemon=True).start()
         with progress_bar("filling a year", shape.mentions, enabled=progress) as bar:
             with ThreadPoolExecutor(writers, thread_name_prefix="year-writer") as pool:
-                for f in [pool.submit(write, bar) for _ in range(writers)]:
-                    f.result()
+                try:
+                    for f in [pool.submit(write, bar) for _ in range(writers)]:
+                        f.result()
+                except BaseException:
+                    stop.set()
+                    raise
     finally:
+        stop.set()
         writer.close()
     return {**counts, "prospects": len(prospects)}
 

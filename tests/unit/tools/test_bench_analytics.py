@@ -163,3 +163,53 @@ def test_render_and_json_contract():
     assert {"mentions", "alerts", "duplicate_mention_rows", "mentions_distinct", "calls", "pages", "repeat",
             "fill_seconds"} <= set(data)
     assert set(data["calls"][0]) == {"group", "name", "p50_ms", "p95_ms", "rows", "runs"}
+
+
+class _FakeWriter:
+    """Stands in for ClickHouseWriter: counts the rows it is given; fails on the mention insert of one batch."""
+
+    def __init__(self, settings, fail_token: str = ""):
+        self.fail_token, self.tokens = fail_token, []
+
+    def insert_mentions(self, rows, token):
+        self.tokens.append(token)
+        if token == self.fail_token:
+            raise RuntimeError("ClickHouse said no")
+        return len(rows)
+
+    def upsert_identities(self, items, token):
+        return len(items)
+
+    def insert_alerts(self, rows, token):
+        return len(rows)
+
+    upsert_prospects = apply_actions = insert_feedback = insert_alerts
+
+    def close(self):
+        pass
+
+
+def test_fill_writes_every_batch_and_its_replays(monkeypatch):
+    from pipeline.adapters.clickhouse import writer as writer_module
+    from pipeline.tools.bench.analytics import fill
+
+    made = []
+    monkeypatch.setattr(writer_module, "ClickHouseWriter", lambda s: made.append(_FakeWriter(s)) or made[-1])
+    shape = YearShape(mentions=6000, end=END, batch_size=1000)
+    counts = fill(None, shape, progress=False)
+    tokens = made[0].tokens
+    assert len(tokens) == 6 + 1 and sum(t.endswith("-replay") for t in tokens) == 1
+    assert counts["duplicate_mention_rows"] == 1000 and counts["identities"] > shape.customers
+    assert counts["alerts"] == sum(len(b.alerts) for b in iter_batches(shape))
+
+
+def test_a_failed_insert_stops_the_fill(monkeypatch):
+    from pipeline.adapters.clickhouse import writer as writer_module
+    from pipeline.tools.bench.analytics import fill
+
+    made = []
+    monkeypatch.setattr(writer_module, "ClickHouseWriter",
+                        lambda s: made.append(_FakeWriter(s, "year-25-2")) or made[-1])
+    with pytest.raises(RuntimeError, match="said no"):
+        fill(None, YearShape(mentions=200_000, end=END, batch_size=1000), progress=False)
+    assert len(made[0].tokens) < 20  # the other writer and the generator gave up, not 200 batches later
