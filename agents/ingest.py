@@ -53,8 +53,9 @@ class CountingAddressing(Addressing):
         super().__init__(rules.brands, rules.learner, resemble=rules.resemble)
         self.counts: defaultdict[Optional[str], int] = defaultdict(int)  # reason (None: not addressed) → mentions
 
-    def addressed(self, text: str, channel: str, brand: Optional[str] = None) -> bool:
-        reason = self.reason(text, channel, brand)
+    def addressed(self, text: str, channel: str, brand: Optional[str] = None,
+                  handles: Optional[list[str]] = None) -> bool:
+        reason = self.reason(text, channel, brand, handles)
         self.counts[reason] += 1
         return reason is not None
 

@@ -42,6 +42,7 @@ import sklearn  # noqa: E402
 from scipy import sparse  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
+from pipeline.domain.addressing import Addressing  # noqa: E402
 from pipeline.domain.brands import HANDLE_RE  # noqa: E402
 from pipeline.domain.complaints.model import DENSE_NAMES, ComplaintModel, FeatureConfig, Features, extract_features  # noqa: E402
 from pipeline.tools.complaints_eval import (  # noqa: E402
@@ -355,10 +356,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # resembling the row's brand, handles learned from the rows as a stream, care handles).
     configured, blind = addressing_for(rows, brands), addressing_for(rows, None)
     reply_brands = [stream_brand(rows[r.source]) if r.source >= 0 else None for r in replies]
-    flags = addressed_flags(rows, configured) + [configured.addressed(r.text, EVAL_CHANNEL, b)
-                                                 for r, b in zip(replies, reply_brands)]
-    blind_flags = addressed_flags(rows, blind) + [blind.addressed(r.text, EVAL_CHANNEL, b)
-                                                  for r, b in zip(replies, reply_brands)]
+    def flags_of(rules: Addressing) -> list[bool]:  # the rows, then the replies with their source row's brand
+        return addressed_flags(rows, rules) + [rules.addressed(r.text, EVAL_CHANNEL, b)
+                                               for r, b in zip(replies, reply_brands)]
+
+    flags, blind_flags = flags_of(configured), flags_of(blind)
     y = np.array([r.label for r in rows] + [0] * len(replies), dtype=np.int64)
     trainable = np.arange(len(texts)) < (n if args.no_replies else len(texts))
     brand_domains = sorted({r.domain for r in rows if r.label == 1})

@@ -181,18 +181,24 @@ class Addressing:
             return []
         return [h[1:].lower() for h in HANDLE_RE.findall(text, 0, HANDLE_SCAN_CAP)]
 
-    def observe(self, text: str, brand: Optional[str], author: str = "") -> None:
-        """Feed one mention to the learner (no-op without a learner or a brand)."""
+    def observe(self, text: str, brand: Optional[str], author: str = "",
+                handles: Optional[list[str]] = None) -> None:
+        """Feed one mention to the learner (no-op without a learner or a brand); `handles`: its `handles(text)`,
+        when the caller has them already."""
         if self.learner is not None and brand:
-            handles = self.handles(text)
+            if handles is None:
+                handles = self.handles(text)
             if handles:
                 self.learner.observe(brand, handles, author)
 
-    def reason(self, text: str, channel: str, brand: Optional[str] = None) -> Optional[str]:
-        """Why the mention is addressed — "channel", "configured", "care", "resembles" or "learned" — or None."""
+    def reason(self, text: str, channel: str, brand: Optional[str] = None,
+               handles: Optional[list[str]] = None) -> Optional[str]:
+        """Why the mention is addressed — "channel", "configured", "care", "resembles" or "learned" — or None;
+        `handles`: its `handles(text)`, when the caller has them already."""
         if channel in ADDRESSED_CHANNELS:
             return "channel"
-        handles = self.handles(text)
+        if handles is None:
+            handles = self.handles(text)
         if not handles:
             return None
         table: Mapping[str, str] = self.brands.handles_for(channel)
@@ -210,6 +216,7 @@ class Addressing:
                     found = "learned"
         return found
 
-    def addressed(self, text: str, channel: str, brand: Optional[str] = None) -> bool:
-        """True when the mention is addressed to a brand by any of the four rules."""
-        return self.reason(text, channel, brand) is not None
+    def addressed(self, text: str, channel: str, brand: Optional[str] = None,
+                  handles: Optional[list[str]] = None) -> bool:
+        """True when the mention is addressed to a brand by any of the four rules (`handles` as in `reason`)."""
+        return self.reason(text, channel, brand, handles) is not None

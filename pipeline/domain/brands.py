@@ -40,8 +40,9 @@ HANDLE_RE: Final = re.compile(r"@(?<![\w@]@)\w+")
 #: a text addressing one is addressed to a brand even when the brand is not configured.
 CARE_HANDLE_RE: Final = re.compile(r"@\w*(?:help|support|cares?|service|askus|custserv|assist)(?!\w)", re.IGNORECASE)
 
-_CHANNEL_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
-_HANDLE_TEXT_RE = re.compile(r"@?\w{1,64}")
+#: What brands.yml accepts as a channel name and as a handle (`socialpulse brands suggest` writes only such).
+CHANNEL_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
+HANDLE_TEXT_RE: Final = re.compile(r"@?\w{1,64}")
 _BRAND_KEYS = ("name", "handles", "keywords", "aliases")
 _MAX_NAME = 2048
 
@@ -235,12 +236,12 @@ def _brand(entry: object, index: int, source: str) -> Brand:
                           f"got {type(raw_handles).__name__}")
     handles: dict[str, tuple[str, ...]] = {}
     for channel, listed in raw_handles.items():
-        if not isinstance(channel, str) or _CHANNEL_RE.fullmatch(channel) is None:
+        if not isinstance(channel, str) or CHANNEL_RE.fullmatch(channel) is None:
             raise BrandsError(f"{where}: handles: channel {channel!r} is not a channel name; use the lowercase "
                               "channel of the mentions (twitter, instagram, facebook, …)")
         normalised: list[str] = []
         for i, handle in enumerate(_strings(listed, f"{where}: handles.{channel}", "handles", f'"@{name}"')):
-            if _HANDLE_TEXT_RE.fullmatch(handle) is None:
+            if HANDLE_TEXT_RE.fullmatch(handle) is None:
                 raise BrandsError(f"{where}: handles.{channel}[{i}] {handle!r} is not a handle; a handle is @ and "
                                   "letters, digits or _ (up to 64), as it appears in mention texts")
             if normalise_handle(handle) not in normalised:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from pipeline.contract.records import MENTION_FIELDS, ComplaintInfo, DeadLetter, EnrichedMention, Identity
-from pipeline.domain.addressing import ADDRESSED_CHANNELS, Addressing, HandleLearner
+from pipeline.domain.addressing import Addressing, HandleLearner
 from pipeline.domain.brands import NO_BRANDS, Brands, load_brands
 from pipeline.domain.complaints.model import ComplaintModel
 from pipeline.domain.complaints.prior import ANY_CHANNEL, PriorTracker, adjust, parse_priors, prior_shift, shifts_for
@@ -19,8 +19,6 @@ from pipeline.domain.sentiment import prepare_text, score_prepared
 from pipeline.settings import Settings
 
 Lookup = Callable[[str], Optional[Identity]]
-
-__all__ = ["ADDRESSED_CHANNELS", "Lookup", "MentionProcessor", "RawMessage"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,6 @@ class MentionProcessor:
         self.auto_prior = priors.strip().lower() == "auto"
         self.shifts = {} if self.auto_prior else shifts_for(parse_priors(priors), model.training_prior)
         self.tracker = PriorTracker(model.training_prior)
-        self._auto_shift: dict[str, float] = {}
 
     def shift_for(self, channel: str) -> float:
         """Log-odds shift of the complaint score on `channel` (0 without a configured or estimated prior)."""
@@ -87,10 +84,12 @@ class MentionProcessor:
         try:
             sentiment = score_prepared(prepare_text(m.text, self.score_cap))
             brand = m.brand or self.brands.brand_for(m.text, m.channel, m.author)
-            self.addressing.observe(m.text, brand, m.author)
+            rules = self.addressing
+            handles = rules.handles(m.text)  # once, for the learner and the rules
+            rules.observe(m.text, brand, m.author, handles)
             shift = self.shift_for(m.channel)
             complaint = self.model.score(m.text[: self.score_cap * 2], sentiment, self.threshold,
-                                         addressed=self.addressing.addressed(m.text, m.channel, brand), shift=shift)
+                                         addressed=rules.addressed(m.text, m.channel, brand, handles), shift=shift)
             self.tracker.add(m.channel, complaint.score if not shift else adjust(complaint.score, -shift))
             who = resolve_author(m, lookup)
         except Exception as exc:  # noqa: BLE001 - a bug on one input must not stop the partition

@@ -6,7 +6,6 @@ worker's handle learner); a handle goes into the snippet when it is not configur
 thresholds of the worker's `HandleLearner` (the same class decides). See docs/brands.md."""
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,12 +15,10 @@ import yaml
 
 from pipeline.adapters.clickhouse.brand_handles import SEED_PER_BRAND, AddressedHandle, learner_rows
 from pipeline.domain.addressing import HandleLearner, handle_resembles
-from pipeline.domain.brands import (CARE_HANDLE_RE, DEFAULT_FILE_NAME, Brands, brands_path, load_brands,
-                                    parse_brands)
+from pipeline.domain.brands import (CARE_HANDLE_RE, CHANNEL_RE, DEFAULT_FILE_NAME, HANDLE_TEXT_RE, Brands,
+                                    brands_path, load_brands, parse_brands)
 from pipeline.settings import Settings
 
-_CHANNEL_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")  # what brands.yml accepts as a channel and a handle
-_HANDLE_RE = re.compile(r"\w{1,64}")
 
 
 def blind_configuration_warning(s: Settings) -> Optional[str]:
@@ -166,7 +163,7 @@ def build_suggestion(found: Sequence[AddressedHandle], brands: Brands, *, days: 
                 best_channel.setdefault(h.handle, h)
         for h in rows:
             if (h.handle not in learned or h.handle in brands.handles_for(h.channel)
-                    or not _CHANNEL_RE.fullmatch(h.channel) or not _HANDLE_RE.fullmatch(h.spelling)
+                    or not CHANNEL_RE.fullmatch(h.channel) or not HANDLE_TEXT_RE.fullmatch(h.spelling)
                     or not (h.mentions >= min_mentions or best_channel[h.handle] is h)):
                 continue
             candidates.setdefault(brand, []).append(h)

@@ -142,12 +142,11 @@ def addressing_for(rows: Sequence[LabelledText], brands: Optional[Brands], learn
     resembling each row's brand, and — when `learn` — the handles learned from the rows themselves as a stream
     (unlabelled: `HandleLearner` fed every row's text with its `stream_brand`, thresholds `EVAL_LEARNER`), i.e. a
     learner warmed by the stream before these mentions are scored."""
-    learner = None
-    if learn:
-        learner = HandleLearner(**EVAL_LEARNER)  # type: ignore[arg-type]
-        for r in rows:
-            learner.observe(stream_brand(r), [h[1:] for h in HANDLE_RE.findall(r.text)], r.id)
-    return Addressing(NO_BRANDS if brands is None else brands, learner)
+    rules = Addressing(NO_BRANDS if brands is None else brands,
+                       HandleLearner(**EVAL_LEARNER) if learn else None)  # type: ignore[arg-type]
+    for r in rows:
+        rules.observe(r.text, stream_brand(r), r.id)  # each row its own author: the files have no authors
+    return rules
 
 
 def addressed_flags(rows: Sequence[LabelledText], brands: Brands | Addressing) -> list[bool]:

@@ -52,14 +52,20 @@ def estimate_prior(scores: Iterable[float], training_prior: float, *, iterations
     """The complaint share of a stream estimated from its unlabelled calibrated scores (EM of Saerens et al. 2002):
     start at the training prior; re-weight every score to the current prior; the new prior is the mean of the
     re-weighted scores; repeat until it moves less than `tolerance`. Raises ValueError for no scores."""
-    values = [min(max(float(s), 1e-9), 1.0 - 1e-9) for s in scores]
+    values = [(1.0, min(max(float(s), 1e-9), 1.0 - 1e-9)) for s in scores]
     if not values:
         raise ValueError("estimate_prior needs at least one score")
+    return _em(values, training_prior, iterations, tolerance)
+
+
+def _em(points: list[tuple[float, float]], training_prior: float, iterations: int, tolerance: float) -> float:
+    """EM of `estimate_prior` over (weight, score) points with a positive total weight."""
+    total = sum(w for w, _ in points)
     t = min(max(training_prior, PRIOR_MIN), PRIOR_MAX)
     prior = t
     for _ in range(iterations):
         a, b = prior / t, (1.0 - prior) / (1.0 - t)
-        new = sum(a * s / (a * s + b * (1.0 - s)) for s in values) / len(values)
+        new = sum(w * a * s / (a * s + b * (1.0 - s)) for w, s in points) / total
         new = min(max(new, PRIOR_MIN), PRIOR_MAX)
         if abs(new - prior) < tolerance:
             return new
@@ -126,17 +132,6 @@ def estimate_histogram(hist: list[float], training_prior: float, *, iterations: 
     """`estimate_prior` over a histogram of scores (`hist[i]` scores in bin i of len(hist) equal bins, each taken
     at its centre)."""
     n = len(hist)
-    total = sum(hist)
-    if total <= 0:
+    if sum(hist) <= 0:
         raise ValueError("estimate_histogram needs at least one score")
-    centres = [(i + 0.5) / n for i in range(n)]
-    t = min(max(training_prior, PRIOR_MIN), PRIOR_MAX)
-    prior = t
-    for _ in range(iterations):
-        a, b = prior / t, (1.0 - prior) / (1.0 - t)
-        new = sum(w * a * s / (a * s + b * (1.0 - s)) for w, s in zip(hist, centres) if w) / total
-        new = min(max(new, PRIOR_MIN), PRIOR_MAX)
-        if abs(new - prior) < tolerance:
-            return new
-        prior = new
-    return prior
+    return _em([(w, (i + 0.5) / n) for i, w in enumerate(hist) if w], training_prior, iterations, tolerance)
