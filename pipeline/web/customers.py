@@ -70,26 +70,43 @@ SELECT customer_id FROM prospect_links FINAL WHERE prospect_id = %(id)s AND cust
 """
 STATS_SQL = """
 SELECT count(), min(created_at), max(created_at), max(influence), max(author_followers)
-FROM mentions FINAL
+FROM mentions_by_customer FINAL
 WHERE customer_id IN %(ids)s
 """
 VALUE_SQL = """
 SELECT referral_value, advocacy, reach, mentions, positive, negative
-FROM v_customer_value
-WHERE customer_id = %(id)s
+FROM v_customer_value_of(customer_id = %(id)s)
 """
 OPEN_ALERTS_SQL = f"""
 SELECT {', '.join(ALERT_VIEW_COLUMNS)}
-FROM alerts FINAL
+FROM alerts_by_customer FINAL
 WHERE customer_id IN %(ids)s AND status != 'resolved'
 ORDER BY created_at DESC
 LIMIT 50
 """
 TIMELINE_COLUMNS = ("at", "kind", "ref_id", "channel", "brand", "author", "text", "sentiment_label",
                     "sentiment_compound", "is_complaint", "detail", "status")
+#: The newest `limit` rows of v_customer_timeline, each side cut to its own newest `limit` first (same rows, same
+#: order as the view sorted and cut: a row of the top `limit` is in the top `limit` of its side), read from the
+#: customer-ordered tables by the primary key (schemas/clickhouse/007_customer_paths.sql).
 TIMELINE_SQL = f"""
 SELECT {', '.join(TIMELINE_COLUMNS)}
-FROM v_customer_timeline(customer_id = %(id)s)
+FROM
+(
+    SELECT created_at AS at, 'mention' AS kind, mention_id AS ref_id, channel, brand, author, text, sentiment_label,
+           sentiment_compound, is_complaint, arrayStringConcat(complaint_cues, ',') AS detail, '' AS status
+    FROM mentions_by_customer FINAL
+    WHERE customer_id IN %(ids)s
+    ORDER BY at DESC, ref_id
+    LIMIT %(limit)s
+    UNION ALL
+    SELECT created_at AS at, 'alert' AS kind, alert_id AS ref_id, channel, brand, '' AS author, text,
+           sentiment_label, sentiment_compound, true AS is_complaint, concat(type, ' / ', severity) AS detail, status
+    FROM alerts_by_customer FINAL
+    WHERE customer_id IN %(ids)s
+    ORDER BY at DESC, ref_id
+    LIMIT %(limit)s
+)
 ORDER BY at DESC, kind = 'alert' DESC, ref_id
 LIMIT %(limit)s
 """

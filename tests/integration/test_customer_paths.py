@@ -1,0 +1,123 @@
+"""The customer-ordered tables (schemas/clickhouse/007_customer_paths.sql) on the real ClickHouse server: they hold
+exactly the base tables' rows (replays and alert versions collapsed the same way), the customer page's queries read
+them and give the answers of the base-table views, existing data is copied by the migration, and erase empties them.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import msgspec
+import pytest
+
+from pipeline.adapters.clickhouse.client import client
+from pipeline.adapters.clickhouse.migrations import apply_migrations, migration_files, quote_database
+from pipeline.adapters.clickhouse.writer import ClickHouseWriter, erase_customer
+from pipeline.contract.records import AlertAction
+from pipeline.web import customers
+from tests.integration.test_clickhouse_schema import (P_ALICE_FB, P_DAVE, P_ERIN, alert, analytics,  # noqa: F401
+                                                      fixture_mentions, mention, scalar)
+
+pytestmark = pytest.mark.integration
+PEOPLE = ("C-1", "C-2", "C-3", "C-4", P_ALICE_FB, P_DAVE, P_ERIN, "C-nobody")
+VALUE_COLUMNS = ("customer_id, is_prospect, tier, lifetime_value, referral_value, advocacy, mentions, positive, "
+                 "negative, reach, influence, first_seen, last_seen")
+
+
+def ids_of(c, person: str) -> tuple[str, ...]:
+    """What the customer page passes as %(ids)s: the person and the prospects linked to it."""
+    return (person, *sorted(r[0] for r in c.execute(customers.IDS_SQL, {"id": person})))
+
+
+def test_customer_tables_hold_the_base_rows_once(analytics):
+    c = analytics
+    for base, derived, key in (("mentions", "mentions_by_customer", "mention_id"),
+                               ("alerts", "alerts_by_customer", "alert_id")):
+        cols = "customer_id, created_at, " + key + (", status, assignee" if base == "alerts" else
+                                                     ", is_complaint, sentiment_label")
+        want = c.execute(f"SELECT {cols} FROM {base} FINAL ORDER BY {key}")
+        assert c.execute(f"SELECT {cols} FROM {derived} FINAL ORDER BY {key}") == want, derived
+        assert len(want) == (len(fixture_mentions()) if base == "mentions" else 7)
+
+
+def test_value_of_one_person_equals_its_row_of_v_customer_value(analytics):
+    c = analytics
+    every = {r[0]: r for r in c.execute(f"SELECT {VALUE_COLUMNS} FROM v_customer_value")}
+    for person in PEOPLE:
+        got = c.execute(f"SELECT {VALUE_COLUMNS} FROM v_customer_value_of(customer_id = %(id)s)", {"id": person})
+        want = [every[person]] if person in every else []
+        assert got == [tuple(pytest.approx(v, abs=1e-9) if isinstance(v, float) else v for v in row)
+                       for row in want], person
+    # the linked prospect has no row of its own (its mentions count for C-1); the unknown id has none either
+    assert P_ALICE_FB not in every and "C-nobody" not in every
+
+
+@pytest.mark.parametrize("limit", [1, 3, 200])
+def test_page_timeline_is_the_views_newest_rows(analytics, limit):
+    c = analytics
+    cols = ", ".join(customers.TIMELINE_COLUMNS)
+    for person in PEOPLE:
+        want = c.execute(f"SELECT {cols} FROM v_customer_timeline(customer_id = %(id)s) "
+                         f"ORDER BY at DESC, kind = 'alert' DESC, ref_id LIMIT %(limit)s", {"id": person, "limit": limit})
+        got = c.execute(customers.TIMELINE_SQL, {"id": person, "ids": ids_of(c, person), "limit": limit})
+        assert got == want, (person, limit)
+    # C-1: 3 mentions as a customer, m8 as a prospect, alerts A1 and A2
+    assert len(c.execute(customers.TIMELINE_SQL, {"ids": ids_of(c, "C-1"), "limit": 200})) == 6
+
+
+def test_page_stats_and_open_alerts_equal_the_base_tables(analytics):
+    c = analytics
+    for person in PEOPLE:
+        ids = ids_of(c, person)
+        assert c.execute(customers.STATS_SQL, {"ids": ids}) == c.execute(
+            "SELECT count(), min(created_at), max(created_at), max(influence), max(author_followers) "
+            "FROM mentions FINAL WHERE customer_id IN %(ids)s", {"ids": ids}), person
+        base_open = customers.OPEN_ALERTS_SQL.replace("alerts_by_customer FINAL", "alerts FINAL")
+        assert c.execute(customers.OPEN_ALERTS_SQL, {"ids": ids}) == c.execute(base_open, {"ids": ids}), person
+    assert [r[0] for r in c.execute(customers.OPEN_ALERTS_SQL, {"ids": ids_of(c, "C-3")})] == ["A4"]  # A3 resolved
+
+
+def test_migration_copies_existing_rows_and_erase_empties_the_copies(clickhouse_settings, tmp_path):
+    s = dataclasses.replace(clickhouse_settings, clickhouse_database="t_customer_paths_upgrade")
+    admin = client(s, database=False)
+    try:
+        admin.execute(f"DROP DATABASE IF EXISTS {quote_database(s.clickhouse_database)} SYNC")
+    finally:
+        admin.disconnect()
+    # a database at 006 with data in it (the files before 007 only), then the upgrade
+    for m in migration_files():
+        if m.version < 7:
+            (tmp_path / m.path.name).write_text(m.sql)
+    apply_migrations(s, tmp_path)
+    w = ClickHouseWriter(s)
+    old = [mention(str(i), f"2026-11-1{i}T10:00:00Z", customer_id="C-1", complaint=True, compound=-0.5)
+           for i in range(3)]
+    w.insert_mentions(old, "before")
+    w.insert_alerts([alert("A-0", old[0]), alert("A-1", old[1])], "before")
+    apply_migrations(s)
+    c = client(s)
+    try:
+        assert scalar(c, "SELECT count() FROM mentions_by_customer FINAL WHERE customer_id = 'C-1'") == 3
+        assert scalar(c, "SELECT count() FROM alerts_by_customer FINAL WHERE customer_id = 'C-1'") == 2
+        # new writes flow through the materialized views, a new alert version replaces the old one
+        new = mention("9", "2026-11-19T10:00:00Z", customer_id="C-1")
+        w.insert_mentions([new, msgspec.structs.replace(old[0], processed_at="2026-11-17T00:00:00Z")], "after")
+        w.apply_actions([AlertAction(alert_id="A-0", action="resolve", by="ann", at="2026-11-12T10:00:00Z")], "x")
+        assert scalar(c, "SELECT count() FROM mentions_by_customer FINAL WHERE customer_id = 'C-1'") == 4
+        assert c.execute("SELECT alert_id, status FROM alerts_by_customer FINAL ORDER BY alert_id") == \
+            [("A-0", "resolved"), ("A-1", "open")]
+        assert c.execute(customers.STATS_SQL, {"ids": ("C-1",)})[0][0] == 4
+        removed = erase_customer(c, "C-1")
+        assert removed["mentions_by_customer"] >= 4 and removed["alerts_by_customer"] >= 2
+        for table in ("mentions_by_customer", "alerts_by_customer"):
+            assert scalar(c, f"SELECT count() FROM {table}") == 0, table
+    finally:
+        w.close()
+        c.disconnect()
+
+
+def test_dates_are_not_shifted(analytics):
+    """The copy keeps DateTime64(3, 'UTC') to the millisecond."""
+    got = scalar(analytics, "SELECT max(created_at) FROM mentions_by_customer FINAL")
+    assert got == scalar(analytics, "SELECT max(created_at) FROM mentions FINAL")
+    assert isinstance(got, datetime)
