@@ -71,6 +71,16 @@ class Settings:
         "127.0.0.1. Not used with external servers."))
     embedded_tls_keyfile: str = field(default="", metadata=_doc(
         "Private key of EMBEDDED_TLS_CERTFILE: unencrypted PKCS#8 PEM (`BEGIN PRIVATE KEY`)."))
+    retention_text_days: int = field(default=0, metadata=_doc(
+        "Days the raw text and personal data of mentions and alerts are kept (text, author, names, e-mail, url); "
+        "after that ClickHouse empties those columns (TTL) and the rows keep counting in every KPI. 0: forever. "
+        "See docs/retention.md."))
+    retention_rows_days: int = field(default=0, metadata=_doc(
+        "Days mentions, alerts and their actions and verdicts are kept at all (ClickHouse TTL); the daily and "
+        "hourly rollups keep the aggregates of the days removed. 0: forever."))
+    retention_aggregate_days: int = field(default=0, metadata=_doc(
+        "Days the rollups (hour x brand x channel, day x brand) are kept; 0 (forever) or at least "
+        "RETENTION_ROWS_DAYS."))
     # --- worker ------------------------------------------------------------------------------------------------
     app_id: str = field(default="socialpulse", metadata=_doc(
         "Faust application id: consumer group and changelog topic prefix."))
@@ -338,6 +348,14 @@ def validate(s: Settings) -> None:
         s.complaint_priors.strip().lower() == "auto" or parse_priors(s.complaint_priors)
     except ValueError as exc:
         raise bad("complaint_priors", str(exc)) from None
+    for name in ("retention_text_days", "retention_rows_days", "retention_aggregate_days"):
+        if getattr(s, name) < 0:
+            raise bad(name, "expected a number of days, 0 for forever")
+    if s.retention_rows_days and s.retention_text_days > s.retention_rows_days:
+        raise bad("retention_text_days", "text is kept no longer than its rows: at most RETENTION_ROWS_DAYS")
+    if s.retention_aggregate_days and not 0 < s.retention_rows_days <= s.retention_aggregate_days:
+        raise bad("retention_aggregate_days", "the aggregates outlive the rows: 0 (forever) or at least "
+                  "RETENTION_ROWS_DAYS (itself not 0)")
     if s.complaint_threshold is not None and not 0.0 <= s.complaint_threshold <= 1.0:
         raise bad("complaint_threshold", "expected a number between 0 and 1")
     if s.spike_allowed_lateness < 0 or s.spike_idle_timeout <= 0:
@@ -355,28 +373,6 @@ def validate(s: Settings) -> None:
             _port_of(server, 9092)
     except ValueError:
         raise bad("kafka_bootstrap", "expected host:port[,host:port…]") from None
-
-
-def settings_reference_markdown() -> str:
-    """docs/configuration.md: every variable, its default and meaning."""
-    lines = [
-        "# Configuration reference",
-        "",
-        "Generated from `pipeline/settings.py` by `socialpulse config --markdown`; a test keeps it in sync.",
-        "Every setting is an environment variable; most `socialpulse` commands also take the common ones as flags",
-        "(`--data-dir`, `--kafka-bootstrap`, `--clickhouse-host`, …), which override the environment.",
-        "",
-        "| variable | default | meaning |",
-        "|---|---|---|",
-    ]
-    for f in fields(Settings):
-        default = f.default
-        shown = "auto" if default is None else ("(empty)" if default == "" else str(default))
-        doc = f.metadata.get("doc", "")
-        if f.metadata.get("secret"):
-            doc += " Secret: never logged."
-        lines.append(f"| `{ENV_PREFIX}{f.name.upper()}` | `{shown}` | {doc} |")
-    return "\n".join(lines) + "\n"
 
 
 ANY_CHANNEL = "*"  # the key of `parse_priors` for every channel not listed

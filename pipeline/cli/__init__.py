@@ -325,7 +325,7 @@ def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_se
 @click.option("--markdown", is_flag=True, help="Print the reference (docs/configuration.md).")
 def config(markdown: bool) -> None:
     """Show the effective configuration (secrets redacted) or the reference of every variable."""
-    from pipeline.settings import settings_reference_markdown
+    from pipeline.contract.settings_doc import settings_reference_markdown
 
     if markdown:
         click.echo(settings_reference_markdown(), nl=False)

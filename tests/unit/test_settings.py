@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.settings import Settings, SettingsError, load_settings, settings_reference_markdown, validate
+from pipeline.contract.settings_doc import settings_reference_markdown
+from pipeline.settings import Settings, SettingsError, load_settings, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 from pipeline.adapters.clickhouse.client import client
+from pipeline.adapters.clickhouse.retention import apply_retention
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -143,10 +144,9 @@ def pending_migrations(s: Settings, directory: Optional[Path] = None) -> list[Mi
 
 
 def apply_migrations(s: Settings, directory: Optional[Path] = None) -> list[str]:
-    """Apply pending migrations in order; returns the file names applied (empty when up to date)."""
+    """Apply pending migrations in order, then the retention settings (pipeline/adapters/clickhouse/retention.py:
+    TTLs changed only when they differ); returns the file names applied (empty when up to date)."""
     pending = pending_migrations(s, directory)
-    if not pending:
-        return []
     c = client(s)
     done: list[str] = []
     try:
@@ -157,6 +157,7 @@ def apply_migrations(s: Settings, directory: Optional[Path] = None) -> list[str]
                       [(m.version, m.name, m.checksum)])
             log.info("applied ClickHouse migration %s", m.name)
             done.append(m.name)
+        apply_retention(c, s)
     finally:
         c.disconnect()
     return done
