@@ -36,18 +36,24 @@ _ID_RE = re.compile(r"^[\x21-\x7e]{1,256}$")
 _EMAIL_IN_TEXT_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 SEARCH_SQL = """
-SELECT m.customer_id, max(m.is_prospect) AS is_prospect, groupUniqArray(m.matched) AS matched,
-       any(c.name) AS name, any(c.tier) AS tier, any(c.lifetime_value) AS lifetime_value
-FROM
+WITH m AS
 (
-    SELECT customer_id, is_prospect, identity_key AS matched
-    FROM identities FINAL
-    WHERE identity_key = %(key)s OR handle = %(handle)s OR customer_id = %(q)s
-       OR (%(prefix)s != '' AND channel != 'email' AND startsWith(handle, %(prefix)s))
+    -- each branch reads a key range: identities by key, by customer id (skip index), identities_by_handle by handle
+    SELECT customer_id, is_prospect, identity_key AS matched FROM identities FINAL WHERE identity_key = %(key)s
+    UNION ALL
+    SELECT customer_id, is_prospect, identity_key FROM identities FINAL WHERE customer_id = %(q)s
+    UNION ALL
+    SELECT customer_id, is_prospect, identity_key
+    FROM identities_by_handle FINAL
+    WHERE handle = %(handle)s OR (%(prefix)s != '' AND channel != 'email' AND startsWith(handle, %(prefix)s))
     UNION ALL
     SELECT customer_id, false, '' FROM customers FINAL WHERE customer_id = %(q)s
-) AS m
-LEFT JOIN (SELECT customer_id, name, tier, lifetime_value FROM customers FINAL) AS c ON c.customer_id = m.customer_id
+)
+SELECT m.customer_id, max(m.is_prospect) AS is_prospect, groupUniqArray(m.matched) AS matched,
+       any(c.name) AS name, any(c.tier) AS tier, any(c.lifetime_value) AS lifetime_value
+FROM m
+LEFT JOIN (SELECT customer_id, name, tier, lifetime_value FROM customers FINAL
+           WHERE customer_id IN (SELECT customer_id FROM m)) AS c ON c.customer_id = m.customer_id
 GROUP BY m.customer_id
 ORDER BY is_prospect, m.customer_id
 LIMIT %(limit)s

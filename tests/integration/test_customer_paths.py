@@ -121,3 +121,52 @@ def test_dates_are_not_shifted(analytics):
     got = scalar(analytics, "SELECT max(created_at) FROM mentions_by_customer FINAL")
     assert got == scalar(analytics, "SELECT max(created_at) FROM mentions FINAL")
     assert isinstance(got, datetime)
+
+
+OLD_SEARCH_SQL = """
+SELECT m.customer_id, max(m.is_prospect) AS is_prospect, arraySort(groupUniqArray(m.matched)) AS matched,
+       any(c.name) AS name, any(c.tier) AS tier, any(c.lifetime_value) AS lifetime_value
+FROM
+(
+    SELECT customer_id, is_prospect, identity_key AS matched
+    FROM identities FINAL
+    WHERE identity_key = %(key)s OR handle = %(handle)s OR customer_id = %(q)s
+       OR (%(prefix)s != '' AND channel != 'email' AND startsWith(handle, %(prefix)s))
+    UNION ALL
+    SELECT customer_id, false, '' FROM customers FINAL WHERE customer_id = %(q)s
+) AS m
+LEFT JOIN (SELECT customer_id, name, tier, lifetime_value FROM customers FINAL) AS c ON c.customer_id = m.customer_id
+GROUP BY m.customer_id
+ORDER BY is_prospect, m.customer_id
+LIMIT %(limit)s
+"""
+
+
+def _search(c, sql: str, q: str) -> list[tuple]:
+    return [(*r[:2], sorted(r[2]), *r[3:]) for r in c.execute(sql, customers.search_params(q))]
+
+
+@pytest.mark.parametrize("q", ["alice", "@Alice", "ali", "al", "bob", "twitter:carol", "carol@example.com",
+                               "C-2", "C-nobody", "dav", "erin", "zzz", P_DAVE])
+def test_search_reads_the_handle_ordered_copy_and_finds_what_the_full_scan_found(analytics, q):
+    assert _search(analytics, customers.SEARCH_SQL, q) == _search(analytics, OLD_SEARCH_SQL, q)
+
+
+def test_search_finds_something_and_a_tombstone_leaves_the_handle_copy(clickhouse_settings):
+    from pipeline.contract.records import Identity
+    from tests.integration.test_clickhouse_schema import fresh_db
+    s = fresh_db(clickhouse_settings, "t_customer_paths_search")
+    w = ClickHouseWriter(s)
+    c = client(s)
+    try:
+        w.upsert_identities([("twitter:zed", Identity(key="twitter:zed", customer_id="C-9", name="Zed")),
+                             ("twitter:zoe", Identity(key="twitter:zoe", customer_id="C-8", name="Zoe"))], "i")
+        assert [r[0] for r in _search(c, customers.SEARCH_SQL, "z")] == []  # under MIN_PREFIX: exact only
+        assert [r[0] for r in _search(c, customers.SEARCH_SQL, "zed")] == ["C-9"]
+        w.upsert_identities([("twitter:zed", None)], "tombstone")
+        assert c.execute("SELECT identity_key FROM identities_by_handle FINAL ORDER BY identity_key") == \
+            [("twitter:zoe",)]
+        assert _search(c, customers.SEARCH_SQL, "zed") == _search(c, OLD_SEARCH_SQL, "zed")
+    finally:
+        w.close()
+        c.disconnect()

@@ -60,6 +60,9 @@ INSERT_CUSTOMERS = _insert_sql("customers", CUSTOMER_COLUMNS)
 INSERT_LINKS = _insert_sql("prospect_links", LINK_COLUMNS)
 INSERT_FEEDBACK = _insert_sql("complaint_feedback", FEEDBACK_COLUMNS)
 DELETE_IDENTITIES = "DELETE FROM identities WHERE identity_key IN %(keys)s"
+#: The same identities in the handle-ordered copy (schemas/clickhouse/010_value_paths.sql), found by its key.
+DELETE_IDENTITIES_BY_HANDLE = ("DELETE FROM identities_by_handle WHERE handle IN %(handles)s "
+                               "AND identity_key IN %(keys)s")
 #: An identity that left its customer (tombstone: unlink or erase) takes its prospect past back with it.
 DELETE_PROSPECT_LINKS = "DELETE FROM prospect_links WHERE prospect_id IN %(ids)s"
 
