@@ -73,6 +73,22 @@ class AnalyticsResult(msgspec.Struct):
     pages: list[CallTiming]  # whole pages: the calls of one page load, run concurrently as the server does
     machine: str
     measured_at: str
+    # mentions/s over the first and the last tenth of the fill: a write path that slows as the tables grow shows
+    fill_first_tenth_mentions_per_s: float = 0.0
+    fill_last_tenth_mentions_per_s: float = 0.0
+
+
+def tenth_rates(marks: list[tuple[float, int]]) -> tuple[float, float]:
+    """(time, mentions written so far) marks of a fill, the first one at 0 mentions → mentions/s over the first
+    tenth and over the last tenth of the mentions (each measured from mark to mark, so a little over a tenth)."""
+    if len(marks) < 2 or marks[-1][1] <= 0:
+        return 0.0, 0.0
+    total = marks[-1][1]
+    t0, n0 = marks[0]
+    t1, n1 = next(m for m in marks if m[1] >= total / 10)
+    t2, n2 = [m for m in marks if m[1] <= total * 9 / 10][-1]
+    tn, nn = marks[-1]
+    return (round((n1 - n0) / max(t1 - t0, 1e-6), 1), round((nn - n2) / max(tn - t2, 1e-6), 1))
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, int, int]:
@@ -115,6 +131,7 @@ def fill(s: Settings, shape: YearShape, progress: bool, writers: int = 2) -> dic
     prospects: set[str] = set()
     replays = replayed_batches(shape)
     lock = threading.Lock()
+    marks: list[tuple[float, int]] = []  # (time, mentions written), for tenth_rates
     crm_at = to_iso(shape.start)
     ahead: "queue.Queue" = queue.Queue(maxsize=2 * writers + 2)
     stop = threading.Event()  # Ctrl-C or a failed writer: the generator and the other writers give up
@@ -166,6 +183,7 @@ def fill(s: Settings, shape: YearShape, progress: bool, writers: int = 2) -> dic
             with lock:
                 counts.update(done)
                 prospects.update(k for k, _ in batch.prospects)
+                marks.append((time.perf_counter(), marks[-1][1] + len(batch.mentions)))
             bar.advance(len(batch.mentions))
 
     try:
@@ -173,6 +191,7 @@ def fill(s: Settings, shape: YearShape, progress: bool, writers: int = 2) -> dic
             items = customer_identities(shape, first, CRM_CHUNK, crm_at)
             counts["identities"] += writer.upsert_identities(items, f"year-crm-{first}")
         threading.Thread(target=produce, name="year-generator", daemon=True).start()
+        marks.append((time.perf_counter(), 0))
         with progress_bar("filling a year", shape.mentions, enabled=progress) as bar:
             with ThreadPoolExecutor(writers, thread_name_prefix="year-writer") as pool:
                 try:
@@ -184,7 +203,9 @@ def fill(s: Settings, shape: YearShape, progress: bool, writers: int = 2) -> dic
     finally:
         stop.set()
         writer.close()
-    return {**counts, "prospects": len(prospects)}
+    first, last = tenth_rates(marks)
+    return {**counts, "prospects": len(prospects), "fill_first_tenth_mentions_per_s": first,
+            "fill_last_tenth_mentions_per_s": last}
 
 
 def busiest(c, prospect: bool) -> str:
@@ -304,10 +325,11 @@ def render_analytics(r: AnalyticsResult) -> str:
     lines.append("")
     lines.append(f"Filled {r.mentions:,} mentions, {r.alerts:,} alerts, {r.alert_actions:,} actions, "
                  f"{r.customers:,} customers ({r.identities:,} identities), {r.prospects:,} prospects in "
-                 f"{r.fill_seconds:,.0f} s ({r.fill_mentions_per_s:,.0f} mentions/s); {r.replayed_batches} of "
-                 f"{r.batches} batches replayed ({r.duplicate_mention_rows:,} mention and {r.duplicate_alert_rows:,} "
-                 f"alert rows twice); stored rows: mentions {r.mention_rows_stored:,} ({r.mentions_distinct:,} "
-                 f"distinct, {r.mention_parts} parts), alerts {r.alert_rows_stored:,} ({r.alerts_distinct:,} "
-                 f"distinct, {r.alert_parts} parts). Year {r.year_start} … {r.year_end}; runs per call {r.repeat} "
+                 f"{r.fill_seconds:,.0f} s ({r.fill_mentions_per_s:,.0f} mentions/s; first tenth "
+                 f"{r.fill_first_tenth_mentions_per_s:,.0f}/s, last tenth {r.fill_last_tenth_mentions_per_s:,.0f}/s); "
+                 f"{r.replayed_batches} of {r.batches} batches replayed ({r.duplicate_mention_rows:,} mention and "
+                 f"{r.duplicate_alert_rows:,} alert rows twice); stored rows: mentions {r.mention_rows_stored:,} "
+                 f"({r.mentions_distinct:,} distinct, {r.mention_parts} parts), alerts {r.alert_rows_stored:,} "
+                 f"({r.alerts_distinct:,} distinct, {r.alert_parts} parts). Year {r.year_start} … {r.year_end}; runs per call {r.repeat} "
                  f"(first discarded). Machine: {r.machine}. Measured {r.measured_at}.")
     return "\n".join(lines) + "\n"

@@ -213,3 +213,15 @@ def test_a_failed_insert_stops_the_fill(monkeypatch):
     with pytest.raises(RuntimeError, match="said no"):
         fill(None, YearShape(mentions=200_000, end=END, batch_size=1000), progress=False)
     assert len(made[0].tokens) < 20  # the other writer and the generator gave up, not 200 batches later
+
+
+def test_tenth_rates_of_a_fill_that_slows_down():
+    from pipeline.tools.bench.analytics import tenth_rates
+
+    # 100 mentions per batch: 1 s each over the first tenth, 4 s each over the last
+    marks, t = [(0.0, 0)], 0.0
+    for b in range(1, 101):
+        t += 1.0 if b <= 50 else 4.0
+        marks.append((t, b * 100))
+    assert tenth_rates(marks) == (100.0, 25.0)
+    assert tenth_rates([(0.0, 0)]) == (0.0, 0.0)
