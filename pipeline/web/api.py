@@ -32,6 +32,9 @@ ACTIONS = ("ack", "resolve")
 _ALERT_ID_RE = re.compile(r"^[\x21-\x7e]{1,256}$")  # printable ASCII, no spaces: what alert ids are made of
 
 # --- ClickHouse queries (parameters only through %(name)s) ----------------------------------------------------
+# Alerts waiting for someone are read from alerts_unresolved (migration 009: the alerts whose current version is not
+# resolved; same rows as `alerts FINAL WHERE status != 'resolved'` without reading the resolved ones); the KPI window
+# on processed_at is served by the minmax skip index idx_processed_at of the same migration.
 ALERT_VIEW_COLUMNS = (
     "alert_id", "type", "severity", "reasons", "mention_id", "customer_id", "is_prospect", "brand", "channel", "text",
     "sentiment_compound", "complaint_score", "prior_complaints", "prior_window_days", "channels_complained_on",
@@ -40,7 +43,7 @@ ALERT_VIEW_COLUMNS = (
 )
 SNAPSHOT_SQL = f"""
 SELECT {', '.join(ALERT_VIEW_COLUMNS)}
-FROM alerts FINAL
+FROM alerts_unresolved FINAL
 WHERE status IN ('open', 'acked')
 ORDER BY type = 'spike' DESC, created_at DESC
 LIMIT %(limit)s
@@ -60,7 +63,7 @@ KPI_ALERTS_SQL = """
 SELECT countIf(status = 'open') AS open,
        countIf(status = 'open' AND severity = 'critical') AS critical_open,
        countIf(status = 'acked') AS acked
-FROM alerts FINAL
+FROM alerts_unresolved FINAL
 WHERE (%(brand)s = '' OR brand = %(brand)s)
 """
 SENTIMENT_SQL = """

@@ -167,8 +167,8 @@ SELECT
     countIf(status = 'open')           AS not_acked,
     arraySort(groupUniqArray(channel)) AS channels,
     min(created_at)                    AS oldest_alert_at
-FROM v_alerts_current
-WHERE status != 'resolved' AND NOT is_prospect
+FROM v_alerts_unresolved
+WHERE NOT is_prospect
   AND (customer_tier IN %(tiers)s OR customer_lifetime_value >= %(min_lifetime_value)s)
 GROUP BY customer_id
 ORDER BY oldest_alert_at, customer_id

@@ -310,6 +310,7 @@ def _alert_states(c: Client, ids: Sequence[str]) -> dict[str, AlertState]:
 #: Tables erased, in order: facts first (the verdicts before the mentions they name), the links that find them
 #: (identities, prospect_links) last, so an interrupted erase can simply be run again.
 ERASE_TABLES = ("complaint_feedback", "mentions", "mentions_by_customer", "alerts", "alerts_by_customer",
+                "alerts_unresolved",
                 "alert_actions", "customers", "identity_links", "identities", "prospect_links")
 _ERASE_WHERE = {
     # the verdicts carry the mention's customer id; the mentions' own ids catch a verdict whose mention changed hands
@@ -319,6 +320,7 @@ _ERASE_WHERE = {
     "mentions_by_customer": "customer_id IN %(ids)s",
     "alerts": "customer_id IN %(ids)s",
     "alerts_by_customer": "customer_id IN %(ids)s",
+    "alerts_unresolved": "customer_id IN %(ids)s",
     "alert_actions": "alert_id IN %(alert_ids)s",
     "customers": "customer_id IN %(ids)s",
     "identity_links": "customer_id IN %(ids)s OR previous_customer_id IN %(ids)s OR prospect_id IN %(ids)s",

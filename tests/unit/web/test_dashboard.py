@@ -71,7 +71,7 @@ class StubQueries:
         self.calls.append((sql, params))
         if "SELECT count() FROM alerts FINAL WHERE alert_id" in sql:
             return [(int(params["id"] in self.known),)]
-        if "FROM alerts FINAL\nWHERE status" in sql:
+        if "FROM alerts_unresolved FINAL\nWHERE status" in sql:
             return [ch_row()]
         if "FROM complaint_feedback FINAL\nWHERE alert_id IN" in sql:  # the snapshot's verdicts
             return [(a, "not_complaint", "ann") for a in params["ids"]]

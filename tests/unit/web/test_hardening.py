@@ -418,7 +418,7 @@ def test_live_streams_are_capped_in_total_and_per_client_before_the_snapshot():
     s = Settings(dashboard_max_streams=3, dashboard_max_streams_per_client=2, trusted_proxies="127.0.0.1")
 
     def snapshots(queries) -> int:
-        return sum("FROM alerts FINAL\nWHERE status" in sql for sql, _ in queries.calls)
+        return sum("FROM alerts_unresolved FINAL\nWHERE status" in sql for sql, _ in queries.calls)
 
     async def scenario(client, app, feed, queries):
         async def open_stream(client_ip=None):
