@@ -379,6 +379,7 @@ def dashboard_rotate_token(s: Settings) -> None:
 
 
 from pipeline.cli import analysis  # noqa: E402,F401 - registers `eval` and `brands` on `main`
+from pipeline.cli import analytics  # noqa: E402,F401 - registers `analytics` on `main`
 
 if __name__ == "__main__":
     main()

@@ -24,6 +24,7 @@ from pipeline.contract.records import Alert, AlertAction, EnrichedMention, Ident
 from pipeline.contract.topics import SINK_TOPICS, sink_group
 from pipeline.domain.feedback import VERDICTS
 from pipeline.domain.identity import author_key
+from pipeline.runtime.rollup_refresher import RollupRefresher
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class SinkService(Service):
         self.generation = 0  # bumped at every revoke: a batch of an older generation is not committed
         self.uncommitted: dict[Any, int] = {}  # offsets inserted but whose commit failed: retried, never dropped
         self.batches = 0
+        self.refresher = RollupRefresher(s)  # keeps the KPI rollups fresh (docs/analytics.md)
         self._dec = {topics.ENRICHED: decoder(EnrichedMention), topics.ALERTS: decoder(Alert),
                      topics.ACTIONS: decoder(AlertAction), topics.IDENTITIES: decoder(Identity)}
 
@@ -78,9 +80,11 @@ class SinkService(Service):
         self.consumer.subscribe(list(SINK_TOPICS), listener=Listener())
         self.add_future(self._run())
         self.add_future(self._observe_lag())
+        self.refresher.start()
 
     async def on_stop(self) -> None:
         self.writer.stop()  # a retry loop blocked on an outage gives up: nothing is committed
+        await asyncio.to_thread(self.refresher.stop)
         if self.consumer is not None:
             try:
                 await self.consumer.stop()

@@ -26,6 +26,10 @@ class AnalystQuery:
     notes: str = ""
 
 
+#: The period questions read `v_brand_period`: whole days from the rollups, partial days at the edges from the base.
+PERIOD_NOTE = ("Exact for any `start`/`end`; whole days (midnight UTC) are read from the day × brand rollups, the "
+               "hours of a partial first or last day from the base table (docs/analytics.md).")
+
 QUERIES: tuple[AnalystQuery, ...] = (
     AnalystQuery(
         name="customers_complaining_on_several_channels",
@@ -88,16 +92,17 @@ ORDER BY hour, channel
     AnalystQuery(
         name="complaint_rate_by_brand",
         question="What share of each brand's mentions are complaints, and how many people complained?",
+        notes=PERIOD_NOTE,
         params={"start": "2026-11-09 00:00:00", "end": "2026-11-16 00:00:00"},
         sql="""
 SELECT
     brand,
-    count()                                AS mentions,
-    countIf(is_complaint)                  AS complaints,
-    round(complaints / mentions, 4)        AS complaint_rate,
-    uniqExactIf(customer_id, is_complaint) AS complaining_authors
-FROM v_mentions
-WHERE brand != '' AND created_at >= %(start)s AND created_at < %(end)s
+    sum(p.mentions)                 AS mentions,
+    sum(p.complaints)               AS complaints,
+    round(complaints / mentions, 4) AS complaint_rate,
+    uniqExactMerge(p.complainers)   AS complaining_authors
+FROM v_brand_period(start = %(start)s, end = %(end)s) AS p
+WHERE brand != ''
 GROUP BY brand
 ORDER BY complaint_rate DESC, brand
 """),
@@ -120,36 +125,42 @@ ORDER BY critical DESC, unresolved_alerts DESC, brand
     AnalystQuery(
         name="share_of_voice",
         question="What is each brand's share of voice over a period, and how positive is it?",
-        notes="Mentions that name no brand are left out of the total.",
+        notes="Mentions that name no brand are left out of the total. " + PERIOD_NOTE,
         params={"start": "2026-10-17 00:00:00", "end": "2026-11-16 00:00:00"},
         sql="""
 SELECT
     brand,
-    count()                                                    AS mentions,
-    round(mentions / sum(mentions) OVER (), 4)                 AS share_of_voice,
-    round(countIf(sentiment_label = 'positive') / mentions, 4) AS positive_share,
-    round(countIf(sentiment_label = 'negative') / mentions, 4) AS negative_share
-FROM v_mentions
-WHERE brand != '' AND created_at >= %(start)s AND created_at < %(end)s
+    sum(p.mentions)                              AS mentions,
+    round(mentions / sum(mentions) OVER (), 4)   AS share_of_voice,
+    round(sum(p.positive) / mentions, 4)         AS positive_share,
+    round(sum(p.negative) / mentions, 4)         AS negative_share
+FROM v_brand_period(start = %(start)s, end = %(end)s) AS p
+WHERE brand != ''
 GROUP BY brand
 ORDER BY mentions DESC, brand
 """),
     AnalystQuery(
         name="word_of_mouth_growth",
         question="How many different people talk about each brand this week, compared with the week before?",
-        notes="An author is a handle on a channel; `previous_start` … `start` is the comparison period.",
+        notes="An author is a handle on a channel; `previous_start` … `start` is the comparison period. "
+              + PERIOD_NOTE,
         params={"previous_start": "2026-11-02 00:00:00", "start": "2026-11-09 00:00:00",
                 "end": "2026-11-16 00:00:00"},
         sql="""
 SELECT
     brand,
-    uniqExactIf(channel, author, created_at >= %(start)s) AS authors,
-    uniqExactIf(channel, author, created_at < %(start)s)  AS authors_before,
-    toInt64(authors) - toInt64(authors_before)           AS author_growth,
-    countIf(created_at >= %(start)s)                      AS mentions,
-    countIf(created_at < %(start)s)                       AS mentions_before
-FROM v_mentions
-WHERE brand != '' AND created_at >= %(previous_start)s AND created_at < %(end)s
+    uniqExactMergeIf(p.authors, p.recent)      AS authors,
+    uniqExactMergeIf(p.authors, NOT p.recent)  AS authors_before,
+    toInt64(authors) - toInt64(authors_before) AS author_growth,
+    sumIf(p.mentions, p.recent)                AS mentions,
+    sumIf(p.mentions, NOT p.recent)            AS mentions_before
+FROM
+(
+    SELECT true AS recent, * FROM v_brand_period(start = %(start)s, end = %(end)s)
+    UNION ALL
+    SELECT false AS recent, * FROM v_brand_period(start = %(previous_start)s, end = %(start)s)
+) AS p
+WHERE brand != ''
 GROUP BY brand
 ORDER BY authors DESC, brand
 """),
@@ -291,6 +302,13 @@ _VIEWS = (
     ("v_share_of_voice", "day × brand: mentions, all_brands_mentions, share_of_voice, positive/negative mentions"),
     ("v_community_health", "day × brand: net_sentiment (all / customers / prospects), net_sentiment_7d, "
                            "mentions and distinct people by customers vs prospects"),
+    ("v_mentions_hourly", "hour × brand × channel with day: mentions, compound_sum, positive, negative, complaints "
+                          "(rollup-backed; what v_sentiment_hourly reads)"),
+    ("v_mentions_daily", "day × brand: counts, sums and `authors` / `complainers` as uniqExact states (merge them "
+                         "with uniqExactMerge over several days; rollup-backed; what the day × brand views read)"),
+    ("v_brand_period", "parameterized: `v_brand_period(start = '2026-11-09 00:00:00', end = '2026-11-16 00:00:00')` "
+                       "— brand rows of a period (whole days from v_mentions_daily, partial days from the base)"),
+    ("v_rollup_dirty_days", "days read from the base table until the refresher catches up (docs/analytics.md)"),
     ("v_customer_timeline", "parameterized: `v_customer_timeline(customer_id = 'C-1')` — every mention and alert "
                             "of the customer (also as a prospect)"),
     ("v_customer_value", "one row per customer, and per prospect with mentions: customer_id, is_prospect, tier, "
@@ -320,8 +338,9 @@ def queries_markdown() -> str:
         "`alert_actions` (log of ack / resolve / assign), `customers`, `identities`, `prospect_links`, `identity_links`",
         "(log of manual links, docs/customers.md), `complaint_feedback` (verdicts on the complaint model: one row per",
         "alert or mention, verdict and person, the latest verdict per alert or mention counts; docs/operations.md),",
-        "`schema_migrations`. The KPI views are plain views over `FINAL`, so a batch written twice is never",
-        "counted twice.",
+        "`schema_migrations`. The KPI views read the day and hour rollups (`mentions_daily`, `mentions_hourly`) of",
+        "the days that did not change since their last refresh and `mentions FINAL` for the others, so they are",
+        "exact at all times and a batch written twice is never counted twice (docs/analytics.md).",
         "",
         "| view | rows |",
         "|---|---|",
@@ -347,7 +366,8 @@ def queries_markdown() -> str:
         "`identity_links`, `identities` and `prospect_links`, and returns",
         "the rows removed per table. The rows disappear from every query at once; the bytes are dropped from disk at",
         "the next merge, or",
-        "immediately with `purge=True` (`ALTER TABLE … APPLY DELETED MASK`). The views hold no data of their own.",
+        "immediately with `purge=True` (`ALTER TABLE … APPLY DELETED MASK`). The erase first marks the person's",
+        "days dirty: the views read those days from the base table until the rollups are recomputed without them.",
         "Kafka still holds the customer's records until their retention ends; the command also writes tombstones",
         "for the customer's identities so the worker forgets them.",
         "",
