@@ -350,6 +350,8 @@ def erase_customer(target: Union[Settings, Client], customer_id: str, *, purge: 
         alert_ids = tuple(r[0] for r in c.execute(
             "SELECT DISTINCT alert_id FROM alerts WHERE customer_id IN %(ids)s", {"ids": ids}))
         params = {"ids": ids, "alert_ids": alert_ids}
+        from pipeline.adapters.clickhouse.rollups import mark_customer_days  # the rollups recompute their days
+        mark_customer_days(c, ids)
         removed: dict[str, int] = {}
         for table in ERASE_TABLES:
             if table == "alert_actions" and not alert_ids:
