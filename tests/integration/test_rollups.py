@@ -6,6 +6,7 @@ refresh landing late is ignored; the dirty-day read prunes the base table; `soci
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 
 import msgspec
@@ -268,3 +269,19 @@ def test_rebuild_makes_every_day_clean_and_cli(db, tmp_path):
     result = CliRunner().invoke(main, ["analytics", "rebuild", "--clickhouse-port", str(free_port())], env=env)
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "Connection refused" in result.output and "socialpulse up" in result.output, result.output
+
+
+def test_the_refresher_thread_makes_settled_days_clean(db):
+    from pipeline.runtime.rollup_refresher import RefresherConfig, RollupRefresher
+
+    s, c = db
+    r = RollupRefresher(s, RefresherConfig(interval=0.2, settle_seconds=0))
+    r.start()
+    try:
+        deadline = time.monotonic() + 60
+        while status(c)["dirty_days"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        r.stop()
+    assert status(c)["dirty_days"] == 0 and r.days_refreshed == len(all_days(c))
+    assert_exact(c)
