@@ -5,6 +5,7 @@
 -- dedup token would be counted twice, while `mentions FINAL` reads exactly one version per mention. Instead:
 --   * every insert block into `mentions` marks its event-time days dirty (mv_mentions_dirty_days: a tiny write);
 --     GDPR erase marks the erased person's days (writer.erase_customer → rollups.mark_customer_days);
+--     the days of the data written before this file are in rollup_dirty_days_initial (filled once, below);
 --   * a refresher (rollups.refresh_day, run by the sink process) recomputes a settled dirty day from `mentions FINAL`
 --     into mentions_hourly / mentions_daily with version v = server time − settle margin taken before reading, then
 --     records (day, v) in rollup_refreshes. A day is clean when its latest refresh >= its latest mark;
