@@ -23,7 +23,8 @@ from typing import Callable, Mapping, Optional, Sequence, TypeVar, Union
 from clickhouse_driver import Client
 
 from pipeline.adapters.clickhouse.client import client as make_client
-from pipeline.adapters.clickhouse.columns import (ALERT_STATE_SQL, DELETE_IDENTITIES, DELETE_PROSPECT_LINKS,
+from pipeline.adapters.clickhouse.columns import (ALERT_STATE_SQL, DELETE_IDENTITIES, DELETE_IDENTITIES_BY_HANDLE,
+                                                  DELETE_PROSPECT_LINKS,
                                                   INSERT_ACTIONS, INSERT_ALERTS, INSERT_CUSTOMERS, INSERT_FEEDBACK,
                                                   INSERT_IDENTITIES, INSERT_LINKS, INSERT_MENTIONS,
                                                   RECONCILE_ALERTS_SQL, OPEN, AlertState, action_columns, alert_columns,
@@ -32,7 +33,7 @@ from pipeline.adapters.clickhouse.columns import (ALERT_STATE_SQL, DELETE_IDENTI
                                                   utc_now, wire_columns)
 from pipeline.adapters.clickhouse.errors import RETRY_CANDIDATES, describe_error, is_transient
 from pipeline.contract.records import Alert, AlertAction, EnrichedMention, Identity
-from pipeline.domain.identity import prospect_id as prospect_id_of
+from pipeline.domain.identity import prospect_id as prospect_id_of, split_identity_key
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,8 @@ class ClickHouseWriter:
         if tombstones:
             for chunk in chunked(tombstones):
                 self._call(len(chunk), lambda c: c.execute(DELETE_IDENTITIES, {"keys": tuple(chunk)}))
+                by_handle = {"handles": tuple({split_identity_key(k)[1] for k in chunk}), "keys": tuple(chunk)}
+                self._call(len(chunk), lambda c: c.execute(DELETE_IDENTITIES_BY_HANDLE, by_handle))
                 pids = tuple(prospect_id_of(k) for k in chunk)
                 self._call(len(chunk), lambda c: c.execute(DELETE_PROSPECT_LINKS, {"ids": pids}))
         if sets:
@@ -311,7 +314,8 @@ def _alert_states(c: Client, ids: Sequence[str]) -> dict[str, AlertState]:
 #: (identities, prospect_links) last, so an interrupted erase can simply be run again.
 ERASE_TABLES = ("complaint_feedback", "mentions", "mentions_by_customer", "alerts", "alerts_by_customer",
                 "alerts_unresolved",
-                "alert_actions", "customers", "identity_links", "identities", "prospect_links")
+                "alert_actions", "customers", "identity_links", "identities", "identities_by_handle",
+                "prospect_links")
 _ERASE_WHERE = {
     # the verdicts carry the mention's customer id; the mentions' own ids catch a verdict whose mention changed hands
     "complaint_feedback": "customer_id IN %(ids)s OR mention_id IN (SELECT mention_id FROM mentions "
@@ -325,6 +329,7 @@ _ERASE_WHERE = {
     "customers": "customer_id IN %(ids)s",
     "identity_links": "customer_id IN %(ids)s OR previous_customer_id IN %(ids)s OR prospect_id IN %(ids)s",
     "identities": "customer_id IN %(ids)s",
+    "identities_by_handle": "customer_id IN %(ids)s",
     "prospect_links": "customer_id IN %(ids)s OR prospect_id IN %(ids)s",
 }
 
