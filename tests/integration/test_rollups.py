@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import msgspec
 import pytest
@@ -285,3 +285,26 @@ def test_the_refresher_thread_makes_settled_days_clean(db):
         r.stop()
     assert status(c)["dirty_days"] == 0 and r.days_refreshed == len(all_days(c))
     assert_exact(c)
+
+
+def test_a_day_past_the_rows_retention_keeps_its_rollup_when_marked_again(db):
+    """Rows retention: a late mention of a day whose rows are gone must not replace the day's aggregates by its own."""
+    s, c = db
+    refresh_dirty(c, 0)
+    day = date(2026, 11, 15)
+    before = c.execute("SELECT * FROM v_complaint_rate WHERE day = %(d)s ORDER BY brand", {"d": day})
+    c.execute("DELETE FROM mentions WHERE toDate(created_at) = %(d)s", {"d": day},
+              settings={"lightweight_deletes_sync": 2})  # what the TTL does to the day's rows
+    w = ClickHouseWriter(s)
+    w.insert_mentions([mention("late", "2026-11-15T12:00:00Z", brand="acme", customer_id="C-9")], "late")
+    w.close()
+    assert [r[0] for r in c.execute("SELECT day FROM v_rollup_dirty_days")] == [day]
+    assert refresh_dirty(c, 0, oldest=day + timedelta(days=1)) == 1  # the day is before the horizon: kept
+    assert dirty_days(c, 0) == []
+    assert c.execute("SELECT * FROM v_complaint_rate WHERE day = %(d)s ORDER BY brand", {"d": day}) == before
+    # a day after the horizon is recomputed as usual
+    w = ClickHouseWriter(s)
+    w.insert_mentions([mention("later", "2026-11-16T12:00:00Z", brand="initech", customer_id="C-9")], "later")
+    w.close()
+    assert refresh_dirty(c, 0, oldest=day + timedelta(days=1)) == 1
+    assert c.execute("SELECT mentions FROM v_complaint_rate WHERE day = '2026-11-16' AND brand = 'initech'") == [(1,)]

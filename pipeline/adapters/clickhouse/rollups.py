@@ -89,9 +89,33 @@ def refresh_day(c: Any, day: date, *, settle_seconds: float = SETTLE_SECONDS) ->
     return True
 
 
+def keep_day(c: Any, day: date, *, settle_seconds: float = SETTLE_SECONDS) -> bool:
+    """Make a dirty day older than the rows retention clean again WITHOUT recomputing it: its base rows are gone
+    (TTL) or going, so the rollup is what remains of it, and a late or replayed mention of that day (itself expired
+    at the next TTL merge) must not replace the day's aggregates by its own. The day's rollup rows are written again
+    with a new version (the views count a row only if its version is at least the day's latest mark), then the
+    refresh is recorded. A day without rollup rows is recomputed instead (nothing to keep). False if skipped."""
+    if not c.execute("SELECT count() FROM mentions_daily FINAL WHERE day = toDate(%(day)s)",
+                     {"day": day.isoformat()})[0][0]:
+        return refresh_day(c, day, settle_seconds=settle_seconds)
+    v = _version(c, settle_seconds)
+    params = {"v": v, "day": day.isoformat()}
+    for table, cols in (("mentions_hourly", _HOURLY_COLUMNS), ("mentions_daily", _DAILY_COLUMNS)):
+        c.execute(f"INSERT INTO {table} ({cols}, version) SELECT {cols}, toDateTime64(%(v)s, 3, 'UTC') "
+                  f"FROM {table} FINAL WHERE day = toDate(%(day)s)", params)
+    c.execute("INSERT INTO rollup_refreshes (day, refreshed_at) SELECT toDate(%(day)s), toDateTime64(%(v)s, 3, 'UTC')",
+              params)
+    return True
+
+
 def refresh_dirty(c: Any, settle_seconds: float = SETTLE_SECONDS, *, oldest: Optional[date] = None) -> int:
-    """Refresh every settled dirty day (see `dirty_days`); returns the number of days refreshed."""
-    return sum(refresh_day(c, d, settle_seconds=settle_seconds) for d in dirty_days(c, settle_seconds, oldest=oldest))
+    """Refresh every settled dirty day (see `dirty_days`) from `oldest` on, and keep (`keep_day`) the settled dirty
+    days before `oldest` (the rows retention horizon); returns the number of days made clean."""
+    done = sum(refresh_day(c, d, settle_seconds=settle_seconds) for d in dirty_days(c, settle_seconds, oldest=oldest))
+    if oldest is not None:
+        done += sum(keep_day(c, d, settle_seconds=settle_seconds) for d in dirty_days(c, settle_seconds)
+                    if d < oldest)
+    return done
 
 
 def mark_customer_days(c: Any, ids: Sequence[str]) -> None:
