@@ -22,18 +22,29 @@ def analytics() -> None:
               help="Seconds a day must have been quiet to be made clean (default: the refresher's margin, "
                    "SOCIALPULSE_ROLLUP_SETTLE_SECONDS or 120). Days written more recently are rebuilt too but stay "
                    "dirty (read from the base table) until the refresher takes them.")
-def analytics_rebuild(s: Settings, progress: bool, settle: float | None) -> None:
-    """Recompute the day and hour rollups (mentions_daily, mentions_hourly) of every day from the base table, for
-    restores and upgrades. The KPI views are exact throughout: a day is read from the base table until it is
-    rebuilt. Days older than the rows retention (SOCIALPULSE_RETENTION_ROWS_DAYS) are kept as they are."""
+@click.option("--skip-copies", is_flag=True,
+              help="Only the rollups: do not write the base rows into the customer-, handle- and unresolved-ordered "
+                   "copies again.")
+def analytics_rebuild(s: Settings, progress: bool, settle: float | None, skip_copies: bool) -> None:
+    """Rebuild every derived table from the base tables, for restores and upgrades: first the copies kept by
+    materialized views (mentions_by_customer, alerts_by_customer, alerts_unresolved, identities_by_handle: base rows
+    written again, which merges collapse with what is there), then the day and hour rollups (mentions_daily,
+    mentions_hourly) of every day. Safe while the pipeline runs, and the views are exact throughout: a day is read
+    from the base table until it is rebuilt. Days older than the rows retention (SOCIALPULSE_RETENTION_ROWS_DAYS)
+    keep their rollups as they are."""
     from pipeline.adapters.clickhouse.client import client
+    from pipeline.adapters.clickhouse.copies import copy_all, rows_to_copy
     from pipeline.adapters.clickhouse.rollups import rebuild, rebuild_days, retention_horizon
     from pipeline.ops.progress import progress_bar
     from pipeline.runtime.rollup_refresher import refresher_config
 
     config = refresher_config(s)
-    c = client(s)
+    c = client(s, send_receive_timeout=24 * 3600)
     try:
+        if not skip_copies:
+            with progress_bar("copies (rows)", sum(rows_to_copy(c).values()), progress) as bar:
+                copied = copy_all(c, lambda table, n: bar.advance(n))
+            click.echo("copied " + ", ".join(f"{t} {n:,} rows" for t, n in copied.items()))
         oldest = retention_horizon(getattr(s, "retention_rows_days", 0))
         days = rebuild_days(c, oldest)
         with progress_bar("rollups", len(days), progress) as bar:
