@@ -34,7 +34,9 @@ _ALERT_ID_RE = re.compile(r"^[\x21-\x7e]{1,256}$")  # printable ASCII, no spaces
 # --- ClickHouse queries (parameters only through %(name)s) ----------------------------------------------------
 # Alerts waiting for someone are read from alerts_unresolved (migration 009: the alerts whose current version is not
 # resolved; same rows as `alerts FINAL WHERE status != 'resolved'` without reading the resolved ones); the KPI window
-# on processed_at is served by the minmax skip index idx_processed_at of the same migration.
+# on processed_at is served by the minmax skip index idx_processed_at of the same migration. Its exact mode under
+# FINAL is off: it would add back every granule whose key range meets a selected one (most of the table, measured),
+# and this filter is exact without it, being on the version column (see 009_dashboard_paths.sql).
 ALERT_VIEW_COLUMNS = (
     "alert_id", "type", "severity", "reasons", "mention_id", "customer_id", "is_prospect", "brand", "channel", "text",
     "sentiment_compound", "complaint_score", "prior_complaints", "prior_window_days", "channels_complained_on",
@@ -58,6 +60,7 @@ SELECT count() AS mentions,
 FROM mentions FINAL
 WHERE processed_at >= now64(3, 'UTC') - toIntervalMinute({KPI_WINDOW_MINUTES})
   AND (%(brand)s = '' OR brand = %(brand)s)
+SETTINGS use_skip_indexes_if_final_exact_mode = 0
 """
 KPI_ALERTS_SQL = """
 SELECT countIf(status = 'open') AS open,

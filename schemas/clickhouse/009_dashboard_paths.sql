@@ -5,9 +5,11 @@
 --    (brand, created_at, mention_id): every granule was read. A minmax skip index on processed_at lets ClickHouse skip
 --    every granule whose newest mention arrived before the window (mentions arrive roughly in created_at order, so a
 --    granule spans minutes of processed_at). Same meaning as before, late arrivals included: a granule holding an
---    old mention processed now is read. Exact under FINAL (use_skip_indexes_if_final, on by default): the version is
---    processed_at itself, so a skipped granule only holds versions older than the window, whose newer version, if
---    any is in the window, lives in a granule that is read. MATERIALIZE INDEX builds it for the existing parts.
+--    old mention processed now is read. Exact under FINAL even without use_skip_indexes_if_final_exact_mode (which
+--    KPI_MENTIONS_SQL turns off: it re-reads every granule whose key range meets a selected one, most of the table):
+--    the version is processed_at itself, so a skipped granule only holds versions older than the window, whose
+--    newer version, if any is in the window, lives in a granule that is read, and whose newest version, if not in
+--    the window, is not counted either way. MATERIALIZE INDEX builds the index for the existing parts.
 --
 -- 2. alerts_unresolved: the alerts that are not resolved, for the snapshot, the KPIs, v_open_alerts_by_brand and
 --    the valuable-customers question. Every alert version written to `alerts` (the sink's inserts and reconciles)
