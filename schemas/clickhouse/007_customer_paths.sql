@@ -123,6 +123,8 @@ FROM
     FROM mentions_by_customer FINAL
     WHERE customer_id = {customer_id:String}
        OR customer_id IN (SELECT prospect_id FROM prospect_links FINAL WHERE customer_id = {customer_id:String})
+    ORDER BY processed_at DESC
+    LIMIT 1 BY mention_id -- a mention replayed under the customer's id after its prospect id was linked: once
     UNION ALL
     SELECT
         created_at                              AS at,

@@ -195,6 +195,9 @@ FULL OUTER JOIN
                 WHERE customer_id = {customer_id:String}
                    OR customer_id IN (SELECT prospect_id FROM prospect_links FINAL
                                       WHERE customer_id = {customer_id:String})
+                -- a mention replayed under the customer's id after its prospect id was linked counts once
+                ORDER BY processed_at DESC
+                LIMIT 1 BY mention_id
             ) AS m
             LEFT ANY JOIN (SELECT prospect_id, customer_id FROM prospect_links FINAL
                            WHERE prospect_id = {customer_id:String} OR customer_id = {customer_id:String}) AS l

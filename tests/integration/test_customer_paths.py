@@ -194,3 +194,34 @@ def test_rebuild_writes_the_copies_again_from_the_base_tables(analytics, clickho
         assert result.exit_code == 0, result.output
         assert "copied alerts_by_customer" in result.output and "mentions_by_customer" in result.output
         assert {t: c.execute(f"SELECT * FROM {t} FINAL ORDER BY ALL") for t in copies} == before
+
+
+def test_a_mention_replayed_under_the_linked_customer_counts_once(clickhouse_settings):
+    """After a prospect's handle is linked, a replay enriches its old mention under the customer's id: the base table
+    keeps one version (its key has no customer id), the copy holds one under each id; the page counts it once."""
+    from pipeline.contract.records import Identity
+    from tests.integration.test_clickhouse_schema import fresh_db
+    s = fresh_db(clickhouse_settings, "t_customer_paths_owner")
+    w = ClickHouseWriter(s)
+    c = client(s)
+    try:
+        pid = P_ALICE_FB
+        old = mention("8", "2026-11-12T10:00:00Z", channel="facebook", author="alice.fb", customer_id=pid,
+                      prospect=True, compound=-0.5, complaint=True, processed_at="2026-11-12T10:00:01Z")
+        w.insert_mentions([old, mention("1", "2026-11-13T10:00:00Z", customer_id="C-1", compound=0.5)], "m")
+        w.upsert_identities([("facebook:alice.fb", Identity(key="facebook:alice.fb", customer_id="C-1", name="A"))],
+                            "link")
+        w.insert_mentions([msgspec.structs.replace(old, customer_id="C-1", is_prospect=False,
+                                                   processed_at="2026-11-20T00:00:00Z")], "replay")
+        assert scalar(c, "SELECT count() FROM mentions_by_customer FINAL WHERE mention_id = 'facebook:8'") == 2
+        ids = ids_of(c, "C-1")
+        assert ids == ("C-1", pid)
+        assert c.execute(customers.STATS_SQL, {"ids": ids})[0][0] == 2
+        timeline = c.execute(customers.TIMELINE_SQL, {"ids": ids, "limit": 200})
+        assert [r[2] for r in timeline] == ["twitter:1", "facebook:8"]
+        assert c.execute(f"SELECT {VALUE_COLUMNS} FROM v_customer_value_of(customer_id = 'C-1')") == \
+            c.execute(f"SELECT {VALUE_COLUMNS} FROM v_customer_value WHERE customer_id = 'C-1'")
+        assert scalar(c, "SELECT count() FROM v_customer_timeline(customer_id = 'C-1') WHERE kind = 'mention'") == 2
+    finally:
+        w.close()
+        c.disconnect()
