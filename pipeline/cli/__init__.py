@@ -294,9 +294,12 @@ def demo(s: Settings, progress: bool) -> None:
               "--mentions mentions and time every dashboard call, customer page call and docs/queries.md question.")
 @click.option("--repeat", type=click.IntRange(2, 1000), default=5, show_default=True,
               help="With --analytics: runs per call, the first discarded as warm-up.")
+@click.option("--fill", "fill_mode", type=click.Choice(["writer", "sql"]), default="writer", show_default=True,
+              help="With --analytics: write the year through the sink's writer, or generate the same year inside "
+              "ClickHouse with INSERT … SELECT (much faster; docs/benchmarks.md).")
 def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_seconds: float,
           warmup_seconds: float, rate: float, scale_workers: int, write_docs: bool, analytics: bool,
-          repeat: int) -> None:
+          repeat: int, fill_mode: str) -> None:
     """Measure pipeline throughput vs VADER alone, alert/queryable latency, RSS and identity recovery.
 
     Runs on its own scratch embedded Kafka + ClickHouse (free ports), so your data is never touched."""
@@ -308,7 +311,7 @@ def bench(s: Settings, as_json: bool, mentions: int, identities: int, latency_se
     if analytics:
         from pipeline.tools.bench.analytics import render_analytics, run_analytics
 
-        r = run_analytics(s, echo, mentions=mentions, repeat=repeat, progress=not as_json)
+        r = run_analytics(s, echo, mentions=mentions, repeat=repeat, progress=not as_json, fill=fill_mode)
         click.echo(encode(r).decode() if as_json else render_analytics(r))
         return
     result = run_bench(s, echo, mentions=mentions, identities=identities, latency_seconds=latency_seconds,

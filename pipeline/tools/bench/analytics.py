@@ -76,6 +76,11 @@ class AnalyticsResult(msgspec.Struct):
     # mentions/s over the first and the last tenth of the fill: a write path that slows as the tables grow shows
     fill_first_tenth_mentions_per_s: float = 0.0
     fill_last_tenth_mentions_per_s: float = 0.0
+    # how the year was written: `writer` (the sink's ClickHouseWriter, batches of batch_size) or `sql` (INSERT …
+    # SELECT in ClickHouse, pipeline.tools.bench.year_sql: `batches` are its chunk inserts, `replayed_batches` its
+    # replay inserts); with sql, fill_seconds includes the rollup rebuild the refresher would have done
+    fill_mode: str = "writer"
+    rollup_rebuild_seconds: float = 0.0
 
 
 def tenth_rates(marks: list[tuple[float, int]]) -> tuple[float, float]:
@@ -208,6 +213,10 @@ def fill(s: Settings, shape: YearShape, progress: bool, writers: int = 2) -> dic
             "fill_last_tenth_mentions_per_s": last}
 
 
+_fill_writer = fill  # run_analytics' `fill` argument names the mode
+FILL_MODES = ("writer", "sql")
+
+
 def busiest(c, prospect: bool) -> str:
     """The customer (or prospect) id with the most mentions."""
     return c.execute("SELECT customer_id FROM mentions WHERE is_prospect = %(p)s GROUP BY customer_id "
@@ -255,14 +264,23 @@ def time_pages(s: Settings, customer_id: str, prospect_id: str, repeat: int) -> 
 
 def run_analytics(base: Settings, echo: Callable[[str], None], *, mentions: int, repeat: int = 5,
                   progress: bool = True, keep: bool = False, seed: int = 25, batch_size: int = 2000,
-                  end: Optional[datetime] = None) -> AnalyticsResult:
-    """The whole run; see the module docstring. `keep` leaves the scratch server running with its data."""
+                  end: Optional[datetime] = None, fill: str = "writer") -> AnalyticsResult:
+    """The whole run; see the module docstring. `keep` leaves the scratch server running with its data. `fill`:
+    `writer` (the sink's writer) or `sql` (the same year generated in ClickHouse, pipeline.tools.bench.year_sql)."""
     from pipeline.adapters.clickhouse.client import client
     from pipeline.adapters.clickhouse.migrations import apply_migrations
     from pipeline.ops.services.embedded_clickhouse import EmbeddedClickHouse
     from pipeline.tools.bench.run import _bench_settings, machine_description
 
+    if fill not in FILL_MODES:
+        raise ValueError(f"fill must be one of {', '.join(FILL_MODES)}, not {fill!r}")
     shape = YearShape(mentions=mentions, end=end or year_end(), seed=seed, batch_size=batch_size)
+    batches, replays = shape.batches, len(replayed_batches(shape))
+    if fill == "sql":
+        from pipeline.tools.bench.year_sql import CHUNK_ROWS, chunks, fill_sql, replay_ranges
+
+        inserts = chunks(mentions, CHUNK_ROWS)
+        batches, replays = len(inserts), sum(bool(replay_ranges(shape, lo, hi)) for lo, hi in inserts)
     scratch = Path(tempfile.mkdtemp(prefix="socialpulse-analytics-"))
     s = _bench_settings(base, scratch)
     server = EmbeddedClickHouse(s)
@@ -270,10 +288,14 @@ def run_analytics(base: Settings, echo: Callable[[str], None], *, mentions: int,
         echo(f"1/3 scratch ClickHouse in {scratch} (127.0.0.1:{s.clickhouse_port}), migrations …")
         server.start()
         apply_migrations(s)
-        echo(f"2/3 filling {mentions:,} mentions over {shape.days} days ({shape.customers:,} customers, batches of "
-             f"{shape.batch_size:,}, {len(replayed_batches(shape))} replayed) …")
+        unit = f"batches of {shape.batch_size:,}" if fill == "writer" else f"INSERT … SELECT chunks of {CHUNK_ROWS:,}"
+        echo(f"2/3 filling {mentions:,} mentions over {shape.days} days ({shape.customers:,} customers, {unit}, "
+             f"{replays} replayed; fill {fill}) …")
         started = time.perf_counter()
-        counts = fill(s, shape, progress)
+        if fill == "sql":
+            counts = fill_sql(s, shape, progress, CHUNK_ROWS, echo=echo, rates=tenth_rates)
+        else:
+            counts = _fill_writer(s, shape, progress)
         fill_s = time.perf_counter() - started
         c = client(s, send_receive_timeout=3600)
         try:
@@ -298,8 +320,7 @@ def run_analytics(base: Settings, echo: Callable[[str], None], *, mentions: int,
             server.stop()
             shutil.rmtree(scratch, ignore_errors=True)
     return AnalyticsResult(
-        mentions=mentions, customers=shape.customers, batches=shape.batches,
-        replayed_batches=len(replayed_batches(shape)), **counts, **stored, fill_seconds=round(fill_s, 1),
+        mentions=mentions, customers=shape.customers, batches=batches, replayed_batches=replays, fill_mode=fill, **counts, **stored, fill_seconds=round(fill_s, 1),
         fill_mentions_per_s=round(mentions / max(fill_s, 1e-6), 1), repeat=repeat, customer_id=cid, prospect_id=pid,
         year_start=shape.start.isoformat(), year_end=shape.end.isoformat(), calls=timings, pages=pages,
         machine=machine_description(), measured_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
@@ -327,7 +348,7 @@ def render_analytics(r: AnalyticsResult) -> str:
                  f"{r.customers:,} customers ({r.identities:,} identities), {r.prospects:,} prospects in "
                  f"{r.fill_seconds:,.0f} s ({r.fill_mentions_per_s:,.0f} mentions/s; first tenth "
                  f"{r.fill_first_tenth_mentions_per_s:,.0f}/s, last tenth {r.fill_last_tenth_mentions_per_s:,.0f}/s); "
-                 f"{r.replayed_batches} of {r.batches} batches replayed ({r.duplicate_mention_rows:,} mention and "
+                 f"fill {r.fill_mode}; {r.replayed_batches} of {r.batches} batches replayed ({r.duplicate_mention_rows:,} mention and "
                  f"{r.duplicate_alert_rows:,} alert rows twice); stored rows: mentions {r.mention_rows_stored:,} "
                  f"({r.mentions_distinct:,} distinct, {r.mention_parts} parts), alerts {r.alert_rows_stored:,} "
                  f"({r.alerts_distinct:,} distinct, {r.alert_parts} parts). Year {r.year_start} … {r.year_end}; runs per call {r.repeat} "
