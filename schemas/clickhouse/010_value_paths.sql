@@ -49,7 +49,10 @@ SELECT handle, identity_key, channel, customer_id, is_prospect, updated_at,
        if(is_prospect, toDateTime64(0, 3, 'UTC'), updated_at) AS version
 FROM identities;
 
--- 004's formula, reading the engagement column (the constants are value.py's; see 004 for the rules).
+-- 004's formula, reading the engagement column (the constants are value.py's; see 004 for the rules), then the same
+-- formula for one person from the customer-ordered table (the same row as v_customer_value's: a customer without
+-- mentions has zeros, a prospect linked to a customer has no row of its own; a test compares both for every person):
+--   SELECT * FROM v_customer_value_of(customer_id = 'C-1')
 CREATE OR REPLACE VIEW v_customer_value_between AS
 WITH
     0.0005 AS referral_conversion,

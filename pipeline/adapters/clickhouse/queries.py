@@ -316,6 +316,8 @@ _VIEWS = (
                          "first_seen, last_seen (docs/customer_value.md)"),
     ("v_customer_value_between", "parameterized: `v_customer_value_between(start = '2026-11-01 00:00:00', end = "
                                  "'2026-12-01 00:00:00')` — v_customer_value over the mentions of a period"),
+    ("v_customer_value_of", "parameterized: `v_customer_value_of(customer_id = 'C-1')` — that person's row of "
+                            "v_customer_value, read from `mentions_by_customer` (fast for one person)"),
 )
 
 
@@ -340,7 +342,10 @@ def queries_markdown() -> str:
         "alert or mention, verdict and person, the latest verdict per alert or mention counts; docs/operations.md),",
         "`schema_migrations`. The KPI views read the day and hour rollups (`mentions_daily`, `mentions_hourly`) of",
         "the days that did not change since their last refresh and `mentions FINAL` for the others, so they are",
-        "exact at all times and a batch written twice is never counted twice (docs/analytics.md).",
+        "exact at all times and a batch written twice is never counted twice (docs/analytics.md). Copies ordered for",
+        "other questions, kept by materialized views with the same versions (read them with `FINAL` too):",
+        "`mentions_by_customer` and `alerts_by_customer` (by customer, then time), `identities_by_handle`,",
+        "`alerts_unresolved` (unresolved alerts only).",
         "",
         "| view | rows |",
         "|---|---|",
