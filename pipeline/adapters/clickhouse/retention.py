@@ -39,11 +39,15 @@ TEXT_COLUMNS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "alerts_by_customer": ("created_at", (("text", "String"),
                                           ("top_mentions",
                                            "Array(Tuple(mention_id String, text String, sentiment_compound Float32))"))),
+    "alerts_unresolved": ("created_at", (("text", "String"),
+                                         ("top_mentions",
+                                          "Array(Tuple(mention_id String, text String, sentiment_compound Float32))"))),
 }
 #: table → event-time column of the rows retention
 ROW_TABLES: dict[str, str] = {
     "mentions": "created_at", "mentions_by_customer": "created_at", "alerts": "created_at",
-    "alerts_by_customer": "created_at", "alert_actions": "at", "complaint_feedback": "at",
+    "alerts_by_customer": "created_at", "alerts_unresolved": "created_at", "alert_actions": "at",
+    "complaint_feedback": "at",
 }
 #: table → day column of the aggregates retention (the rollups of schemas/clickhouse/008_rollups.sql)
 AGGREGATE_TABLES: dict[str, str] = {"mentions_hourly": "day", "mentions_daily": "day"}
