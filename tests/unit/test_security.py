@@ -34,6 +34,14 @@ ALLOWED_DYNAMIC_SQL = {
     ("pipeline/adapters/clickhouse/writer.py", "erase_customer"):
         "table names from the constant ERASE_TABLES and WHERE clauses from the constant _ERASE_WHERE; "
         "the customer ids are parameters",
+    ("pipeline/adapters/clickhouse/copies.py", "rows_to_copy"):
+        "base table names from the constant COPIES",
+    ("pipeline/adapters/clickhouse/rollups.py", "refresh_day"):
+        "rollup table names from the constant ROLLUP_TABLES; day and version are parameters",
+    ("pipeline/adapters/clickhouse/rollups.py", "keep_day"):
+        "rollup table names and column lists are module constants; day and version are parameters",
+    ("pipeline/tools/bench/year_sql.py", "fill_sql"):
+        "the benchmark's scratch server: the staging table name STAGE and the table names are constants",
 }
 
 
