@@ -313,9 +313,8 @@ def _alert_states(c: Client, ids: Sequence[str]) -> dict[str, AlertState]:
 #: Tables erased, in order: facts first (the verdicts before the mentions they name), the links that find them
 #: (identities, prospect_links) last, so an interrupted erase can simply be run again.
 ERASE_TABLES = ("complaint_feedback", "mentions", "mentions_by_customer", "alerts", "alerts_by_customer",
-                "alerts_unresolved",
-                "alert_actions", "customers", "identity_links", "identities", "identities_by_handle",
-                "prospect_links")
+                "alerts_unresolved", "alert_actions", "customers", "identity_links", "identities",
+                "identities_by_handle", "prospect_links")
 _ERASE_WHERE = {
     # the verdicts carry the mention's customer id; the mentions' own ids catch a verdict whose mention changed hands
     "complaint_feedback": "customer_id IN %(ids)s OR mention_id IN (SELECT mention_id FROM mentions "
